@@ -1,0 +1,136 @@
+"""The `execlayer` command line (contract section 6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="execlayer",
+    help="execlayer: resolve order-management exceptions from signal to committed action.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+eval_app = typer.Typer(help="Offline evaluation: replay, benchmarks, GAP instances.")
+policy_app = typer.Typer(help="Operating policy files.")
+approvals_app = typer.Typer(help="Pending approvals, from the terminal.")
+app.add_typer(eval_app, name="eval")
+app.add_typer(policy_app, name="policy")
+app.add_typer(approvals_app, name="approvals")
+
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="Store URL (default: EXECLAYER_DB_URL or ./.execlayer/)")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def unavailable(command: str, issue: str) -> NoReturn:
+    """A registered command whose implementation has not landed yet: say so and exit 2."""
+    err.print(f"[bold red]execlayer {command}: not yet available[/] (lands with: {issue}).")
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def demo() -> None:
+    """Seed a demo network, stream exceptions of every family, resolve them, write a report."""
+    unavailable("demo", "the resolver graph")
+
+
+@app.command()
+def load(
+    network: Annotated[Path, typer.Argument(help="Network snapshot JSON")], db: DbOption = None
+) -> None:
+    """Load or refresh a network snapshot into the store."""
+    unavailable("load", "the store")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
+    db: DbOption = None,
+) -> None:
+    """Serve the HTTP API, the Slack endpoints and the ops console."""
+    unavailable("serve", "the API")
+
+
+@app.command()
+def resolve(
+    event: Annotated[Path, typer.Argument(help="Exception event JSON")],
+    network: Annotated[Path | None, typer.Option(help="Load this snapshot first")] = None,
+    policy: Annotated[Path | None, typer.Option(help="Operating policy YAML")] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Resolve one exception event and print the decision."""
+    unavailable("resolve", "the resolver graph")
+
+
+@app.command()
+def chat() -> None:
+    """The ops assistant in a terminal."""
+    unavailable("chat", "the chat assistant")
+
+
+@app.command()
+def worker(db: DbOption = None) -> None:
+    """Drain queued exceptions from the shared store."""
+    unavailable("worker", "scale-out")
+
+
+@eval_app.command("run")
+def eval_run(
+    dataset: Annotated[Path, typer.Option(help="Replay cases JSONL")],
+    policy: Annotated[str, typer.Option(help="agent | static | escalate | oracle")] = "agent",
+    out: Annotated[
+        Path | None, typer.Option(help="Write metrics.json, report.md, report.html")
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Replay historical exceptions and score the decisions."""
+    unavailable("eval run", "offline evals")
+
+
+@eval_app.command("bench")
+def eval_bench(json_out: JsonOption = False) -> None:
+    """Measure decision latency, throughput and batch re-sourcing."""
+    unavailable("eval bench", "performance")
+
+
+@eval_app.command("gap")
+def eval_gap(
+    files: Annotated[list[Path], typer.Argument(help="OR-Library GAP instance files")],
+    time_limit: Annotated[float, typer.Option(help="Seconds per instance")] = 10.0,
+    json_out: JsonOption = False,
+) -> None:
+    """Solve OR-Library GAP instances (minimisation) with the batch optimizer."""
+    unavailable("eval gap", "sourcing")
+
+
+@policy_app.command("check")
+def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML")]) -> None:
+    """Validate a policy file and print a readable summary."""
+    unavailable("policy check", "guardrails")
+
+
+@approvals_app.command("list")
+def approvals_list(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """List pending approvals."""
+    unavailable("approvals list", "the API")
+
+
+@approvals_app.command("approve")
+def approvals_approve(approval_id: str, comment: str = "", db: DbOption = None) -> None:
+    """Approve a pending decision."""
+    unavailable("approvals approve", "the API")
+
+
+@approvals_app.command("reject")
+def approvals_reject(approval_id: str, comment: str = "", db: DbOption = None) -> None:
+    """Reject a pending decision."""
+    unavailable("approvals reject", "the API")

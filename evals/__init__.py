@@ -1,0 +1,1 @@
+"""Offline evaluation: simulator, replay, scorer, baselines, reports, benchmarks."""

@@ -1,0 +1,1 @@
+"""The encoded operating policy: schema, default policy, evaluator. Imports `tools` only."""
