@@ -26,7 +26,7 @@ from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from guardrails.policy_schema import (
     ANY_REGION,
@@ -111,7 +111,8 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     return model
 
 
-def _message(err: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
+def _message(err: Mapping[str, Any], loc: tuple[int | str, ...], raw: str | None) -> str:
+    """What is wrong, in words; `raw` is the value as written in the file, when known."""
     kind = err["type"]
     if kind == "extra_forbidden":
         model = _model_at(loc[:-1])
@@ -123,6 +124,8 @@ def _message(err: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
     if kind == "missing":
         return "required key is missing"
     msg = str(err["msg"]).removeprefix("Value error, ")
+    if raw is not None:
+        return f"{msg} (got {raw})"
     value = err.get("input")
     if isinstance(value, (str, int, float, bool)) or value is None:
         return f"{msg} (got {value!r})"
@@ -149,7 +152,7 @@ def _problems(
             PolicyProblem(
                 source=source,
                 path=field_path(path_loc),
-                message=_message(err, loc),
+                message=_message(err, loc, node.value if isinstance(node, ScalarNode) else None),
                 line=place.line if place else None,
                 column=place.column if place else None,
                 snippet=_snippet(lines, place),

@@ -186,7 +186,7 @@ class Policy(Section):
     @classmethod
     def _version_is_text(cls, value: Any) -> Any:
         if not isinstance(value, str):
-            raise ValueError(f'must be text: quote it, e.g. version: "{value}"')
+            raise ValueError('must be text: put it in quotes, e.g. version: "2026.10"')
         if not value.strip():
             raise ValueError("must not be blank")
         return value.strip()
