@@ -112,9 +112,11 @@ class _Builder:
         self.costs: dict[str, float] = defaultdict(float)
         self.bad_orders: set[str] = set()
         self.action_nodes: set[str] = set()  # nodes the action being read sends work to
+        self.seen_problems: set[tuple[str | None, str]] = set()
 
     def problem(self, order: str | None, reason: str) -> None:
-        if (order, reason) not in self.facts.integrity:
+        if (order, reason) not in self.seen_problems:
+            self.seen_problems.add((order, reason))
             self.facts.integrity.append((order, reason))
 
     def known_node(self, node_id: str, order: str | None, what: str) -> bool:

@@ -111,7 +111,11 @@ def test_duplicate_key_is_refused() -> None:
     p = only(GOOD + "autonomy: off\n")
     assert (p.line, p.column, p.path) == (9, 1, "autonomy")
     assert p.message == "key written twice (first at line 2, column 1)"
-    nested = only(GOOD.replace("  max_repromise_days: 2\n", "  max_repromise_days: 2\n  max_repromise_days: 9\n"))
+    nested = only(
+        GOOD.replace(
+            "  max_repromise_days: 2\n", "  max_repromise_days: 2\n  max_repromise_days: 9\n"
+        )
+    )
     assert nested.path == "approval.max_repromise_days"
 
 
