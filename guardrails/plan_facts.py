@@ -12,6 +12,9 @@ Semantics (documented here because every rule depends on them):
   order's lines. A shipment from a node other than the order's current allocation takes new
   stock and new pick capacity there; one from the current node takes none (the order already
   holds its units and its place in the backlog).
+- A `book_carrier` or `repromise` for an order that another action of the plan ships
+  (`reallocate`, `split`, `upgrade_service`, a `transfer_inventory` with a service) restates
+  that shipment: its node and service are checked, but it takes no stock or capacity again.
 - A `transfer_inventory` action moves its lines from `from_node` to `node` (default: the
   order's current node): stock and pick capacity are taken at `from_node`. When it names a
   `carrier_service`, that service carries the lines on to the customer from `node`.
@@ -49,6 +52,9 @@ SHIPPING_TYPES = frozenset(
 )
 # Actions that must name a node to make sense (directly, by legs, or by the current allocation).
 NEEDS_NODE = frozenset({ActionType.REALLOCATE, ActionType.SPLIT})
+# Actions that may restate a shipment another action of the plan makes for the same order
+# (e.g. a re-promise naming the new node and service of the reallocation beside it).
+RESTATING_TYPES = frozenset({ActionType.BOOK_CARRIER, ActionType.REPROMISE})
 # Actions that move a promise.
 PROMISE_TYPES = frozenset({ActionType.REPROMISE, ActionType.BACKORDER})
 
@@ -65,6 +71,7 @@ class Shipment:
     action_type: ActionType
     takes_from: str | None  # node whose stock and pick capacity the lines use (None: none new)
     is_transfer: bool = False  # a transfer_inventory (does not count as shipping the order)
+    restates: bool = False  # repeats a shipment another action makes: takes nothing more
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +120,14 @@ class _Builder:
         self.bad_orders: set[str] = set()
         self.action_nodes: set[str] = set()  # nodes the action being read sends work to
         self.seen_problems: set[tuple[str | None, str]] = set()
+        # Orders another action ships (so book_carrier / repromise only restate the shipment).
+        self.shipped_by_others: set[str] = {
+            order
+            for action in plan.actions
+            if action.type in SHIPPING_TYPES - RESTATING_TYPES - {ActionType.HOLD}
+            or (action.type is ActionType.TRANSFER_INVENTORY and action.carrier_service)
+            for order in action.touched_orders()
+        }
 
     def problem(self, order: str | None, reason: str) -> None:
         if (order, reason) not in self.seen_problems:
@@ -169,7 +184,7 @@ class _Builder:
             self.capacity[shipment.takes_from] += units
             self.work[shipment.takes_from].add(shipment.order)
             self.action_nodes.add(shipment.takes_from)
-        if not shipment.is_transfer:
+        if not (shipment.is_transfer or shipment.restates):
             for sku, qty in shipment.lines:
                 self.shipped[(shipment.order, sku)] += qty
 
@@ -292,9 +307,19 @@ class _Builder:
             lines = self.lines_of(raw_lines or self.order_lines(order), order, what)
             if lines is None or not self.check_order_lines(order, lines, what):
                 continue
-            takes_from = node if node != current and action.type is not ActionType.HOLD else None
+            restates = action.type in RESTATING_TYPES and order.id in self.shipped_by_others
+            new_work = node != current and action.type is not ActionType.HOLD and not restates
             self.add_shipment(
-                Shipment(order.id, node, service, lines, index, action.type, takes_from)
+                Shipment(
+                    order.id,
+                    node,
+                    service,
+                    lines,
+                    index,
+                    action.type,
+                    node if new_work else None,
+                    restates=restates,
+                )
             )
 
     def finish(self) -> PlanFacts:

@@ -52,7 +52,9 @@ __all__ = [
     "PolicyProblem",
     "RateLimit",
     "default_policy",
+    "default_policy_text",
     "load_policy",
+    "load_policy_or_default",
     "override_policy",
     "parse_policy",
     "policy_fingerprint",
@@ -240,6 +242,11 @@ def load_policy(path: Path | str) -> Policy:
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError([PolicyProblem(str(path), "(file)", f"cannot read: {exc}")]) from None
     return parse_policy(text, source=str(path))
+
+
+def load_policy_or_default(path: Path | str | None) -> Policy:
+    """The policy at `path` (`--policy FILE`, `EXECLAYER_POLICY`), or the default when None."""
+    return default_policy() if path is None else load_policy(path)
 
 
 def policy_from_data(data: object, source: str = "<data>") -> Policy:

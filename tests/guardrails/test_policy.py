@@ -223,3 +223,12 @@ def test_rate_limit_may_be_zero_or_off() -> None:
 def test_json_policy_text_is_accepted() -> None:
     text = json.dumps({"version": "j1", "deny": {"max_split_nodes": 1}})
     assert parse_policy(text).deny.max_split_nodes == 1
+
+
+def test_load_policy_or_default(tmp_path: Path) -> None:
+    from guardrails import load_policy_or_default
+
+    assert load_policy_or_default(None) == default_policy()
+    path = tmp_path / "p.yaml"
+    path.write_text("version: mine\n")
+    assert load_policy_or_default(path).version == "mine"

@@ -24,6 +24,7 @@ def test_print_evaluator_speed() -> None:
         f"{figures['evaluations_per_second']:,.0f} plans/s, "
         f"{figures['us_per_evaluation']:.0f} us per plan, "
         f"{figures['us_per_action']:.1f} us per action, "
+        f"{figures['us_per_one_action_plan']:.0f} us per one-action plan, "
         f"{figures['verdicts_per_second']:,.0f} verdicts/s"
     )
     assert figures["evaluations"] == 1000

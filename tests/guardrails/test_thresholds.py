@@ -525,3 +525,35 @@ def test_strictest_outcome_wins() -> None:
 
 def test_action_type_enum_covers_every_contract_type() -> None:
     assert {t.value for t in ActionType} >= {"reallocate", "split", "cancel_lines", "hold"}
+
+
+def test_a_repromise_restating_the_reallocation_takes_no_stock_twice() -> None:
+    # 10 TENT at A leaves exactly the safety stock; restating them must not count 20.
+    moved = move("O-BIG", "A", lines=[("TENT", 10)])
+    restated = Action(
+        type="repromise",
+        order="O-BIG",
+        node="A",
+        carrier_service="A-AIR",
+        lines=[{"sku": "TENT", "qty": 10}],
+        promised_by=PROMISED + timedelta(days=1),
+    )
+    booked = Action(type="book_carrier", order="O-BIG", node="A", carrier_service="G-GROUND")
+    verdicts = judge(plan(moved, restated, booked))
+    assert not denied(verdicts), [v.reason for v in verdicts if v.outcome is Outcome.DENY]
+    (taken,) = of_rule(verdicts, "no_oversell")
+    assert taken.value == 10
+    assert outcome_of(verdicts, "max_split_nodes") == "allow"
+
+
+def test_a_repromise_alone_may_move_the_order() -> None:
+    alone = Action(
+        type="repromise",
+        order="O-BIG",
+        node="A",
+        carrier_service="G-GROUND",
+        lines=[{"sku": "TENT", "qty": 11}],
+        promised_by=PROMISED + timedelta(days=1),
+    )
+    verdicts = judge(plan(alone))
+    assert outcome_of(verdicts, "respect_safety_stock") == "deny"  # 11 > 10 above safety
