@@ -115,7 +115,20 @@ def eval_gap(
 @policy_app.command("check")
 def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML")]) -> None:
     """Validate a policy file and print a readable summary."""
-    unavailable("policy check", "guardrails")
+    from rich.markup import escape
+
+    from guardrails.policy import PolicyError, load_policy
+    from guardrails.summary import policy_summary
+
+    try:
+        policy = load_policy(file)
+    except PolicyError as exc:
+        err.print(f"[bold red]policy refused[/]: {escape(str(file))}", highlight=False)
+        err.print(escape(exc.render()), highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    out = Console()
+    out.print(policy_summary(policy))
+    out.print(f"[bold green]policy OK[/]: {escape(str(file))}", highlight=False)
 
 
 @approvals_app.command("list")

@@ -229,6 +229,8 @@ class Decision(BaseModel):
     approval: Approval | None = None
     rationale: str = ""
     policy_version: str
+    # Short hash of the exact policy that decided (`guardrails.policy.policy_fingerprint`).
+    policy_fingerprint: str | None = None
     decided_by: DecidedBy = DecidedBy.POLICY
     latency_ms: float = 0.0
     event_type: str | None = None
