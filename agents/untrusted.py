@@ -29,7 +29,7 @@ def clean_untrusted(text: str, max_chars: int) -> str:
     if max_chars < len(TRUNCATION_MARK) + 1:
         raise ValueError(f"max_chars must be at least {len(TRUNCATION_MARK) + 1}")
     kept = []
-    for char in text:
+    for char in text.replace("\r\n", "\n"):
         if char in _KEPT_WHITESPACE:
             kept.append(_KEPT_WHITESPACE[char])
         elif not _is_hidden(char):
