@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from agents.advisor_prompts import (
     CHOOSE_SYSTEM_PROMPT,
@@ -77,8 +77,11 @@ class AdvisorResult(BaseModel):
 
 
 def _choice_model(ids: Sequence[str]) -> type[BaseModel]:
-    """The answer schema: `candidate_id` is an enum of exactly the offered ids."""
-    id_type: Any = Literal[tuple(ids)]
+    """The answer schema: `candidate_id` is an enum of exactly the offered ids (an `enum` even
+    for one id: pydantic would write `const`, which not every structured-output engine takes)."""
+    id_type: Any = Annotated[
+        Literal[tuple(ids)], WithJsonSchema({"type": "string", "enum": list(ids)})
+    ]
     return create_model(
         "CandidateChoice",
         __config__=ConfigDict(extra="forbid"),
@@ -155,7 +158,7 @@ ClassifiedType = Literal[
 
 
 class ClassifiedDetails(BaseModel):
-    """The answer schema's details: only known keys; null when the text does not state them."""
+    """Numbers the report states; null for anything it does not state."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -168,7 +171,7 @@ class ClassifiedDetails(BaseModel):
 
 
 class Classification(BaseModel):
-    """The answer schema of `classify` (sent as a strict json_schema)."""
+    """What the report says happened, referencing only known ids."""
 
     model_config = ConfigDict(extra="forbid")
 

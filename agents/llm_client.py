@@ -119,32 +119,29 @@ def strip_code_fence(content: str) -> str:
     return match.group(1).strip() if match else text
 
 
-class _Watchdog:
-    """Runs one blocking call in a daemon thread and stops waiting for it after `timeout_s`.
+def run_with_deadline(call: Callable[[], Any], timeout_s: float) -> tuple[bool, Any]:
+    """Run one blocking call in a daemon thread and stop waiting for it after `timeout_s`.
 
-    The SDK call also carries its own httpx timeout, so an abandoned call ends by itself soon
-    after; the watchdog is what guarantees the caller's deadline even when a server trickles
-    bytes or a transport ignores timeouts.
+    Returns (True, result) or (True, exception) when the call finished, (False, None) when it
+    did not finish in time. The SDK call also carries its own httpx timeout, so an abandoned
+    call ends by itself soon after; this is what guarantees the caller's deadline even when a
+    server trickles bytes or a transport ignores timeouts.
     """
+    box: list[Any] = []
+    done = threading.Event()
 
-    @staticmethod
-    def run(call: Callable[[], Any], timeout_s: float) -> tuple[bool, Any]:
-        """(True, result) or (True, exception) when the call finished; (False, None) on timeout."""
-        box: list[Any] = []
-        done = threading.Event()
+    def target() -> None:
+        try:
+            box.append(call())
+        except BaseException as exc:  # handed to the caller, classified there
+            box.append(exc)
+        finally:
+            done.set()
 
-        def target() -> None:
-            try:
-                box.append(call())
-            except BaseException as exc:  # handed to the caller, classified there
-                box.append(exc)
-            finally:
-                done.set()
-
-        threading.Thread(target=target, name="execlayer-llm-call", daemon=True).start()
-        if not done.wait(max(0.0, timeout_s)):
-            return False, None
-        return True, box[0]
+    threading.Thread(target=target, name="execlayer-llm-call", daemon=True).start()
+    if not done.wait(max(0.0, timeout_s)):
+        return False, None
+    return True, box[0]
 
 
 class LlmClient:
@@ -214,6 +211,9 @@ class LlmClient:
             timeout=self.request_timeout_s,
             http_client=self._http,
         )
+        # Resolved now: the SDK imports its resources lazily (~1 s on first use), which would
+        # otherwise be spent inside the first call's deadline.
+        self._completions = self._openai.chat.completions
         self._tokens_field = (
             "max_completion_tokens" if _uses_max_completion_tokens(base_url) else "max_tokens"
         )
@@ -301,7 +301,7 @@ class LlmClient:
             attempts += 1
             calls += 1
             attempt_timeout = min(self.request_timeout_s, remaining)
-            finished, outcome = _Watchdog.run(
+            finished, outcome = run_with_deadline(
                 partial(self._create, body, attempt_timeout), attempt_timeout
             )
             if isinstance(outcome, ChatCompletion):
@@ -361,7 +361,7 @@ class LlmClient:
         )
 
     def _create(self, body: dict[str, Any], timeout_s: float) -> Any:
-        return self._openai.chat.completions.create(**body, timeout=timeout_s)
+        return self._completions.create(**body, timeout=timeout_s)
 
     def _backoff_delay(self, attempt: int) -> float:
         """Exponential backoff with equal jitter: half fixed, half random."""

@@ -392,3 +392,13 @@ def test_whatever_the_model_says_the_choice_is_offered_or_none(candidates, chose
     assert (result.choice is None) == (result.failure is not None)
     assert len(result.rationale) <= 1000
     final_choice(result, candidates)
+
+
+def test_a_single_candidate_is_still_an_enum(advisor, llm_route, candidates):
+    llm_route.mock(return_value=ok(answer("O-1001:c1")))
+    result = advisor.choose(overload_event(), candidates[:1], CONTEXT)
+    schema = sent_json(llm_route)["response_format"]["json_schema"]["schema"]
+    id_schema = schema["properties"]["candidate_id"]
+    assert (id_schema["type"], id_schema["enum"]) == ("string", ["O-1001:c1"])
+    assert "const" not in id_schema
+    assert result.choice == "O-1001:c1"

@@ -535,3 +535,52 @@ def test_any_answer_gives_a_value_or_a_typed_failure(content, finish, status):
         assert isinstance(result.failure.kind, FailureKind)
         assert API_KEY not in result.failure.message
     assert result.usage.calls == result.attempts >= 1
+
+
+def test_a_trickling_real_server_cannot_hold_the_call_past_the_deadline():
+    """A real socket server that sends headers, then one byte every 50 ms, forever: no single
+    read ever times out, so only the overall deadline can end the call."""
+    import socket
+
+    stop = threading.Event()
+    received = threading.Event()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(5)
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.recv(65536)
+            received.set()
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100000\r\n\r\n"
+            )
+            while not stop.wait(0.05):
+                try:
+                    conn.sendall(b" ")
+                except OSError:
+                    return
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    client = LlmClient(base_url=f"http://127.0.0.1:{port}/v1", model="m", timeout_s=1.0)
+    try:
+        started = time.monotonic()
+        result = ask(client)
+        elapsed = time.monotonic() - started
+        server_still_sending = received.is_set() and server.is_alive()
+    finally:
+        stop.set()
+        listener.close()
+        client.close()
+        server.join(5)
+    print(f"\ntrickling server: returned after {elapsed * 1000:.0f} ms (deadline 1000 ms)")
+    assert server_still_sending
+    assert result.failure.kind is FailureKind.TIMEOUT
