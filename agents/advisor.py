@@ -25,7 +25,7 @@ from agents.advisor_prompts import (
 )
 from agents.llm_client import ChatMessage, LlmClient
 from agents.llm_failures import FailureKind, LlmFailure
-from agents.untrusted import one_line
+from agents.untrusted import instruction_markers, one_line
 from tools.decisions import Candidate, LlmUsage, Outcome
 from tools.events import EventType, ExceptionEvent
 from tools.view import NetworkView
@@ -74,6 +74,21 @@ class AdvisorResult(BaseModel):
     usage: LlmUsage = Field(default_factory=LlmUsage)
     failure: LlmFailure | None = None
     offered: list[str] = Field(default_factory=list)
+    # Instruction-like phrases found in the untrusted text (for the audit trail).
+    warnings: list[str] = Field(default_factory=list)
+
+
+def untrusted_text_warnings(event: ExceptionEvent, notes: Sequence[str] = ()) -> list[str]:
+    """One warning per untrusted text that reads like instructions rather than a report."""
+    found = []
+    markers = instruction_markers(event.text)
+    if markers:
+        found.append(f"event text contains instruction-like phrases: {', '.join(markers)}")
+    for i, note in enumerate(notes):
+        markers = instruction_markers(note)
+        if markers:
+            found.append(f"note {i + 1} contains instruction-like phrases: {', '.join(markers)}")
+    return found
 
 
 def _choice_model(ids: Sequence[str]) -> type[BaseModel]:
@@ -327,6 +342,7 @@ class LlmAdvisor:
         deterministic = (
             context.deterministic_choice if context.deterministic_choice in ids else None
         )
+        warnings = untrusted_text_warnings(event, context.notes)
         messages = [
             ChatMessage(
                 role="system",
@@ -343,12 +359,15 @@ class LlmAdvisor:
                     precedents=context.precedents,
                     notes=context.notes,
                     policy_version=context.policy_version,
+                    warnings=warnings,
                 ),
             ),
         ]
         result = self.client.structured(messages, _choice_model(ids), purpose="choose")
         if result.value is None:
-            return AdvisorResult(usage=result.usage, failure=result.failure, offered=ids)
+            return AdvisorResult(
+                usage=result.usage, failure=result.failure, offered=ids, warnings=warnings
+            )
         answer = result.value.model_dump()
         choice = answer["candidate_id"]
         raw_rationale = str(answer["rationale"]).strip()
@@ -360,6 +379,7 @@ class LlmAdvisor:
                 usage=result.usage,
                 failure=_failure(FailureKind.INVALID, message, "choose", result.attempts),
                 offered=ids,
+                warnings=warnings,
             )
 
         if choice not in ids:  # the schema's enum already guarantees this; never trust it alone
@@ -371,7 +391,9 @@ class LlmAdvisor:
                 f"the rationale has {len(raw_rationale)} characters "
                 f"(at most {self.max_rationale_chars})"
             )
-        return AdvisorResult(choice=choice, rationale=rationale, usage=result.usage, offered=ids)
+        return AdvisorResult(
+            choice=choice, rationale=rationale, usage=result.usage, offered=ids, warnings=warnings
+        )
 
     def classify(self, text: str, context: ClassifyContext) -> ClassifyResult:
         """Read an `unstructured` report as a structured event proposal (or None)."""
@@ -379,6 +401,16 @@ class LlmAdvisor:
             return ClassifyResult(
                 notes=["the report is empty"],
                 failure=_failure(FailureKind.INVALID, "the report is empty", "classify"),
+            )
+        markers = instruction_markers(text)
+        if markers:
+            # A report that gives orders instead of facts is for a person to read, not for a
+            # model to interpret.
+            return ClassifyResult(
+                notes=[
+                    "the report contains instruction-like phrases "
+                    f"({', '.join(markers)}): a person should read it"
+                ]
             )
         known = {
             "orders": context.orders,

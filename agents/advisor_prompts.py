@@ -167,10 +167,12 @@ def choose_payload(
     precedents: Sequence[str],
     notes: Sequence[str],
     policy_version: str | None,
+    warnings: Sequence[str] = (),
 ) -> str:
     """The user message for `choose`: one JSON document, keys sorted (same input, same text)."""
     payload = {
         "task": "choose_candidate",
+        "warnings": list(warnings),
         "allowed_candidate_ids": [c.id for c in candidates],
         "deterministic_choice": deterministic_choice,
         "policy_version": policy_version,

@@ -9,6 +9,7 @@ text (zero-width characters, bidirectional overrides), and bounds the length.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 TRUNCATION_MARK = " [truncated]"
@@ -48,3 +49,51 @@ def clean_untrusted(text: str, max_chars: int) -> str:
 def one_line(text: str, max_chars: int) -> str:
     """`clean_untrusted` flattened to a single line (for summaries, rationales, log lines)."""
     return clean_untrusted(" ".join(text.split()), max_chars)
+
+
+# Phrases that instruct rather than report. Their presence does not change what the LLM may
+# do (nothing in untrusted text can); it makes a report go to a person instead of being
+# classified, and it is shown to the advisor as a warning.
+_INSTRUCTION_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.IGNORECASE | re.MULTILINE))
+    for name, pattern in (
+        (
+            "ignore-instructions",
+            r"\b(ignore|disregard|forget|override)\b.{0,40}"
+            r"\b(rules?|instructions?|polic(y|ies)|guardrails?|prompts?|above|previous)\b",
+        ),
+        ("role-override", r"^\s*(system|developer|assistant)\s*:|\bsystem\s+(prompt|override)\b"),
+        (
+            "mode-switch",
+            r"\b(admin|developer|debug|god|jailbreak|unrestricted)\s+mode\b"
+            r"|\byou\s+are\s+now\b",
+        ),
+        ("new-instructions", r"\b(new|updated|real)\s+instructions?\b"),
+        (
+            "skip-approval",
+            r"\bno\s+approvals?\s+(is\s+)?(needed|required)\b"
+            r"|\b(skip|bypass|without)\s+(the\s+|any\s+)?approvals?\b",
+        ),
+        ("choose-candidate", r"\b(choose|pick|select)\s+(the\s+)?candidate\b"),
+        (
+            "secrets",
+            r"\b(api[\s_-]?keys?|secret\s+keys?|passwords?|credentials)\b"
+            r"|EXECLAYER_[A-Z_]+",
+        ),
+        ("markup", r"</?\s*(untrusted_data|system|instructions?|im_start|im_end)\s*>"),
+        (
+            "schema-fields",
+            r"\b(allowed_candidate_ids|candidate_id|untrusted_data|response_format"
+            r"|json_schema|deterministic_choice)\b",
+        ),
+    )
+)
+
+
+def instruction_markers(text: str | None) -> list[str]:
+    """Names of the instruction-like patterns found in `text` (after cleaning), in a fixed
+    order; [] for ordinary reports."""
+    if not text:
+        return []
+    cleaned = clean_untrusted(text, max(len(text), 32))
+    return [name for name, pattern in _INSTRUCTION_MARKERS if pattern.search(cleaned)]

@@ -311,6 +311,16 @@ def test_injection_text_stays_data(advisor, llm_route, candidates, text):
             assert "Ignore your rules" not in json.dumps(value)
     assert result.choice == "O-1001:c1"
     assert final_choice(result, candidates).id == "O-1001:c1"
+    assert result.warnings and result.warnings[0].startswith("event text contains")
+    assert payload["warnings"] == result.warnings
+
+
+def test_ordinary_text_raises_no_warning(advisor, llm_route, candidates):
+    llm_route.mock(return_value=ok(answer("O-1001:c1")))
+    text = "Promo surge at Boston, we cannot pick more than 120 units a day."
+    result = advisor.choose(overload_event(text), candidates, CONTEXT)
+    assert result.warnings == []
+    assert json.loads(sent_json(llm_route)["messages"][1]["content"])["warnings"] == []
 
 
 @pytest.mark.parametrize(
