@@ -412,3 +412,18 @@ def test_a_single_candidate_is_still_an_enum(advisor, llm_route, candidates):
     assert (id_schema["type"], id_schema["enum"]) == ("string", ["O-1001:c1"])
     assert "const" not in id_schema
     assert result.choice == "O-1001:c1"
+
+
+def test_contract_example_with_injection_text(examples_dir, advisor, llm_route, candidates):
+    """EX-P5: an sla_risk whose partner text tells the system to cancel and refund."""
+    from tools.inputs import load_event
+
+    event = load_event(examples_dir / "events" / "EX-P5.json")
+    llm_route.mock(return_value=ok(answer("O-1001:c3", "Cancel and refund as instructed.")))
+    result = advisor.choose(event, candidates, CONTEXT)
+    assert result.choice is None  # the denied cancel is not even offered
+    assert final_choice(result, candidates).id == DETERMINISTIC
+    assert "skip-approval" in result.warnings[0]
+    payload = json.loads(sent_json(llm_route)["messages"][1]["content"])
+    assert payload["untrusted_data"]["event_text"] == event.text
+    assert "cancel_lines" not in json.dumps(payload["candidates"])
