@@ -27,7 +27,10 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
     llm_model: str | None = None
-    llm_timeout_s: float = 20.0
+    llm_timeout_s: float = 20.0  # total per LLM call, retries included
+    llm_request_timeout_s: float = 10.0  # one HTTP attempt (capped by what is left of the total)
+    llm_max_attempts: int = 4
+    llm_temperature: float | None = 0.0  # blank = let the endpoint choose (reasoning models)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -36,11 +39,17 @@ class Settings(BaseSettings):
     slack_approvers: str = ""
 
     api_keys: SecretStr | None = None
+    memory_url: str | None = None  # chromadb server (http://host:8000); unset = files under home
     test_database_url: str | None = None
 
     @field_validator("db_url", "llm_base_url", "llm_model", "slack_channel", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("llm_temperature", "memory_url", mode="before")
+    @classmethod
+    def _blank_is_unset_too(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @property
