@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
@@ -59,10 +60,26 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{(tmp_path / 'store' / 'execlayer.db').as_posix()}"
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite database, made once per session and copied by the fixtures
+    that need a fresh store (a copy costs far less than running the migrations again)."""
+    path = tmp_path_factory.mktemp("template") / "execlayer.db"
+    Store.open(f"sqlite:///{path.as_posix()}").close()  # the last close folds the WAL back in
+    return path
+
+
+def _fresh_sqlite_store(url: str, template: Path) -> Store:
+    target = Path(url.removeprefix("sqlite:///"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, target)
+    return Store.open(url)
+
+
 @pytest.fixture
-def sqlite_store(sqlite_url: str) -> Iterator[Store]:
+def sqlite_store(sqlite_url: str, sqlite_template: Path) -> Iterator[Store]:
     """A fresh, migrated store in a temporary SQLite file."""
-    store = Store.open(sqlite_url)
+    store = _fresh_sqlite_store(sqlite_url, sqlite_template)
     yield store
     store.close()
 
@@ -105,9 +122,12 @@ def store_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
+def store(store_url: str, sqlite_template: Path) -> Iterator[Store]:
     """A fresh, migrated store on each backend (the test runs once per backend)."""
-    opened = Store.open(store_url)
+    if store_url.startswith("sqlite:///"):
+        opened = _fresh_sqlite_store(store_url, sqlite_template)
+    else:
+        opened = Store.open(store_url)
     yield opened
     opened.close()
 

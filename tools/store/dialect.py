@@ -26,8 +26,9 @@ def insert_if_absent(conn: Connection, table: Table, values: dict[str, Any]) -> 
     the other transaction and then does nothing; on SQLite writers are serialised anyway.
     """
     stmt = (pg_insert if is_postgres(conn) else sqlite_insert)(table).values(**values)
-    result = conn.execute(stmt.on_conflict_do_nothing())
-    return result.rowcount == 1
+    # rowcount of an INSERT is only reported when asked for (SQLAlchemy 2.x).
+    stmt = stmt.on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+    return conn.execute(stmt).rowcount == 1
 
 
 def advisory_xact_lock(conn: Connection, key: int) -> None:
