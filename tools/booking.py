@@ -53,7 +53,9 @@ class BookingStatus(StrEnum):
 
 
 class BookingRequest(BaseModel):
-    """What the act step asks a carrier to book for one shipment."""
+    """What the act step asks a carrier to book for one shipment. `ready_at` is when the
+    shipment is handed over at `node` (the promise model's ready time); it departs at the
+    node's first cut-off at or after it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
