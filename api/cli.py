@@ -64,8 +64,9 @@ def load(
         err.print(f"[bold red]execlayer load:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(code=2) from None
     except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc)
         err.print(
-            f"[bold red]execlayer load: cannot open the store:[/] {escape(str(exc.orig or exc))}",
+            f"[bold red]execlayer load: cannot open the store:[/] {escape(reason)}",
             soft_wrap=True,
         )
         raise typer.Exit(code=1) from None
