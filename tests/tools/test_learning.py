@@ -76,3 +76,20 @@ def test_bad_outcomes_are_refused(northeast_store: Store) -> None:
     assert not northeast_store.effect_applied("x")
     assert northeast_store.reliability_posteriors() == {}
     assert northeast_store.accuracy_posteriors() == {}
+
+
+def test_concurrent_outcomes_are_all_counted(northeast_store: Store) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = threading.Barrier(12)
+
+    def record(i: int) -> None:
+        start.wait()
+        northeast_store.record_delivery("PARCELCO", "MW", on_time=i % 2 == 0, key=f"c-{i}")
+        northeast_store.record_delivery("PARCELCO", "MW", on_time=True, key="c-same")
+
+    with ThreadPoolExecutor(12) as pool:
+        list(pool.map(record, range(12)))
+    final = northeast_store.record_delivery("PARCELCO", "MW", on_time=True, key="c-last")
+    assert final.observations == 12 + 1 + 1

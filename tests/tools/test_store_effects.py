@@ -240,3 +240,54 @@ def test_effect_results_are_plain_models(northeast_store: Store) -> None:
     result = northeast_store.add_backlog("DC-PA", 3, key="m")
     assert isinstance(result, EffectResult)
     assert EffectResult.model_validate_json(result.model_dump_json()) == result
+
+
+def test_racing_effects_apply_each_key_once_and_lose_no_update(northeast_store: Store) -> None:
+    """16 threads: the same key many times (applied once) and distinct keys (all applied,
+    no lost update), on the same rows."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = northeast_store
+    node = store.get_node("STORE-PVD")
+    assert node is not None
+    start = threading.Barrier(16)
+
+    def work(i: int) -> bool:
+        start.wait()
+        shared = store.add_backlog("STORE-PVD", 100, key="same-key")
+        store.add_backlog("STORE-PVD", 1, key=f"distinct-{i}")
+        store.transfer_inventory("DC-NJ", "STORE-PVD", "SKU-LANTERN", 1, key=f"move-{i}")
+        return shared.replayed
+
+    with ThreadPoolExecutor(16) as pool:
+        replayed = list(pool.map(work, range(16)))
+    assert replayed.count(False) == 1
+    after = store.get_node("STORE-PVD")
+    assert after is not None and after.backlog_units == node.backlog_units + 100 + 16
+    moved = store.get_position("STORE-PVD", "SKU-LANTERN")
+    assert moved is not None and moved.on_hand == 16
+
+
+def test_opposite_transfers_at_once_neither_deadlock_nor_lose_units(northeast_store: Store) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = northeast_store
+    total = sum(
+        p.on_hand
+        for p in (store.get_position("DC-NJ", "SKU-TENT"), store.get_position("DC-PA", "SKU-TENT"))
+        if p is not None
+    )
+    start = threading.Barrier(12)
+
+    def work(i: int) -> None:
+        start.wait()
+        src, dst = ("DC-NJ", "DC-PA") if i % 2 else ("DC-PA", "DC-NJ")
+        store.transfer_inventory(src, dst, "SKU-TENT", 3, key=f"x-{i}")
+
+    with ThreadPoolExecutor(12) as pool:
+        list(pool.map(work, range(12)))
+    nj, pa = store.get_position("DC-NJ", "SKU-TENT"), store.get_position("DC-PA", "SKU-TENT")
+    assert nj is not None and pa is not None
+    assert nj.on_hand + pa.on_hand == total

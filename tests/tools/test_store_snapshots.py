@@ -286,3 +286,25 @@ def test_export_shows_the_network_as_mutated(northeast_store: Store) -> None:
     position = view.position("DC-NJ", "SKU-TENT")
     assert position is not None
     assert parse(NetworkSnapshot, dump_snapshot(snap), "x") == snap
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"type": "meteor"}, "type"),
+        ({"occurred_at": "soon"}, "occurred_at"),
+        ({"orders": "O-1001"}, "orders"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_a_malformed_event_names_the_field_and_registers_nothing(
+    sqlite_store: Store, examples_dir: Path, tmp_path: Path, change: dict, field: str
+) -> None:
+    data = json.loads((examples_dir / "events" / "EX-P1.json").read_text())
+    data.update(change)
+    bad = tmp_path / "event.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(InputError) as info:
+        sqlite_store.register_exception(load_event(bad))
+    assert field in str(info.value)
+    assert sqlite_store.list_exceptions() == []

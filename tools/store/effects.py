@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from tools.decisions import ActionLine
 from tools.network import Allocation, OrderLine, OrderStatus
 from tools.store import ledger
+from tools.store.dialect import insert_if_absent
 from tools.store.engine import read_connection, write_connection
 from tools.store.errors import InsufficientStock, InvalidRequest, NotFound, StoreError
 from tools.store.models import EffectResult
@@ -405,45 +406,47 @@ def transfer_inventory(
     request = {"from_node": from_node, "to_node": to_node, "sku": sku_id, "qty": qty}
 
     def apply(conn: Connection) -> tuple[str, dict[str, Any], dict[str, Any]]:
-        source = _position(conn, from_node, sku_id)
         if not _exists(conn, NODES, to_node):
             raise NotFound("node", to_node)
-        moved = conn.execute(
-            update(INVENTORY)
-            .where(
-                INVENTORY.c.node == from_node,
-                INVENTORY.c.sku == sku_id,
-                INVENTORY.c.on_hand - INVENTORY.c.reserved >= qty,
+        last_pos = conn.execute(select(func.max(INVENTORY.c.pos))).scalar()
+        insert_if_absent(  # a new position goes after the loaded ones (race-safe)
+            conn,
+            INVENTORY,
+            {
+                "node": to_node,
+                "sku": sku_id,
+                "pos": (last_pos if last_pos is not None else -1) + 1,
+                "on_hand": 0,
+                "reserved": 0,
+                "safety_stock": 0,
+            },
+        )
+        # Lock both positions in node order: two opposite transfers cannot deadlock.
+        rows = {
+            row.node: row
+            for row in conn.execute(
+                select(INVENTORY)
+                .where(INVENTORY.c.sku == sku_id, INVENTORY.c.node.in_([from_node, to_node]))
+                .order_by(INVENTORY.c.node)
+                .with_for_update()
             )
-            .values(on_hand=INVENTORY.c.on_hand - qty)
-        ).rowcount
-        if moved != 1:
+        }
+        source = rows.get(from_node)
+        if source is None:
+            raise NotFound("inventory position", f"{from_node}/{sku_id}")
+        if source.on_hand - source.reserved < qty:
             raise InsufficientStock(from_node, sku_id, qty, source.on_hand - source.reserved)
-        dest = conn.execute(
-            select(INVENTORY.c.on_hand)
+        dest_before = rows[to_node].on_hand
+        conn.execute(
+            update(INVENTORY)
+            .where(INVENTORY.c.node == from_node, INVENTORY.c.sku == sku_id)
+            .values(on_hand=INVENTORY.c.on_hand - qty)
+        )
+        conn.execute(
+            update(INVENTORY)
             .where(INVENTORY.c.node == to_node, INVENTORY.c.sku == sku_id)
-            .with_for_update()
-        ).first()
-        if dest is None:
-            next_pos = conn.execute(select(func.coalesce(func.max(INVENTORY.c.pos), -1))).scalar()
-            conn.execute(
-                insert(INVENTORY).values(
-                    node=to_node,
-                    sku=sku_id,
-                    pos=int(next_pos or 0) + 1,
-                    on_hand=qty,
-                    reserved=0,
-                    safety_stock=0,
-                )
-            )
-            dest_before = 0
-        else:
-            conn.execute(
-                update(INVENTORY)
-                .where(INVENTORY.c.node == to_node, INVENTORY.c.sku == sku_id)
-                .values(on_hand=INVENTORY.c.on_hand + qty)
-            )
-            dest_before = dest.on_hand
+            .values(on_hand=INVENTORY.c.on_hand + qty)
+        )
         return (
             f"{from_node}->{to_node}/{sku_id}",
             {"from_on_hand": source.on_hand, "to_on_hand": dest_before},

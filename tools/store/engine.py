@@ -7,8 +7,9 @@ timeout, foreign keys on, `synchronous=NORMAL`, and SQLAlchemy takes over BEGIN 
 never fail half-way with "database is locked" when upgrading its lock. Reads use a plain
 (deferred) BEGIN and, thanks to WAL, never block or wait for writers.
 
-Use `write_connection(engine)` for a transaction that writes and `engine.begin()` /
-`engine.connect()` for reads.
+Use `write_connection(engine)` for a transaction that writes and `read_connection(engine)`
+for reads. `sqlite://` (in memory) works too, on one shared connection: for single-threaded
+tests and demos only.
 """
 
 from __future__ import annotations
