@@ -212,3 +212,27 @@ def test_outbox_is_idempotent_by_key_and_retries_when_told(store: Store) -> None
         timed.mark_outbox_sent(999)
     with pytest.raises(NotFound):
         timed.mark_outbox_failed(999, "x", None)
+
+
+def test_dispatchers_lease_outbox_messages_without_sharing_them(store: Store) -> None:
+    clock = Clock()
+    timed = Store(store.engine, clock=clock)
+    ids = [timed.enqueue_outbox("hook", {"i": i}, key=f"m-{i}") for i in range(30)]
+    start = threading.Barrier(6)
+
+    def dispatch(_: int) -> list[int]:
+        start.wait()
+        got: list[int] = []
+        while batch := timed.claim_outbox(limit=4, lease=timedelta(minutes=5)):
+            got.extend(item.id for item in batch)
+        return got
+
+    with ThreadPoolExecutor(6) as pool:
+        claimed = [i for got in pool.map(dispatch, range(6)) for i in got]
+    assert sorted(claimed) == ids  # every message leased once, to one dispatcher
+    for item_id in ids[:-1]:
+        timed.mark_outbox_sent(item_id)
+    clock.now += timedelta(minutes=5)  # the last one's dispatcher never reported back
+    assert [i.id for i in timed.claim_outbox(limit=10)] == [ids[-1]]
+    with pytest.raises(InvalidRequest, match="lease"):
+        timed.claim_outbox(limit=1, lease=timedelta(0))

@@ -14,7 +14,7 @@ is a pydantic model, never an ORM row.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -371,6 +371,11 @@ class Store:
 
     def due_outbox(self, limit: int = 50, now: datetime | None = None) -> list[OutboxItem]:
         return outbox.due_outbox(self._engine, limit, now or self.now())
+
+    def claim_outbox(
+        self, limit: int = 50, lease: timedelta = timedelta(minutes=2)
+    ) -> list[OutboxItem]:
+        return outbox.claim_outbox(self._engine, limit, self.now(), lease)
 
     def get_outbox(self, item_id: int) -> OutboxItem | None:
         return outbox.get_outbox(self._engine, item_id)

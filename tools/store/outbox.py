@@ -4,7 +4,7 @@ retry never sends twice under the same key. Backoff is the sender's choice (`ret
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -116,3 +116,33 @@ def mark_outbox_failed(engine: Engine, item_id: int, error: str, retry_at: datet
         ).rowcount
     if changed != 1:
         raise NotFound("outbox item", str(item_id))
+
+
+def claim_outbox(engine: Engine, limit: int, now: datetime, lease: timedelta) -> list[OutboxItem]:
+    """Due messages for one dispatcher among several: each is leased to the caller (its next
+    attempt moved to `now + lease`, `FOR UPDATE SKIP LOCKED` on PostgreSQL), so concurrent
+    dispatchers never get the same message; one the caller neither marks sent nor failed
+    (it crashed) comes back when the lease runs out."""
+    if limit <= 0:
+        raise InvalidRequest("limit", f"must be positive, got {limit}")
+    if lease <= timedelta(0):
+        raise InvalidRequest("lease", f"must be positive, got {lease}")
+    with write_connection(engine) as conn:
+        ids = list(
+            conn.execute(
+                select(OUTBOX.c.id)
+                .where(
+                    OUTBOX.c.status == OutboxStatus.PENDING.value,
+                    OUTBOX.c.next_attempt_at <= now,
+                )
+                .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).scalars()
+        )
+        if not ids:
+            return []
+        conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(next_attempt_at=now + lease))
+        rows = conn.execute(select(OUTBOX).where(OUTBOX.c.id.in_(ids)).order_by(OUTBOX.c.id)).all()
+    by_id = {row.id: _item(row) for row in rows}
+    return [by_id[i] for i in ids]
