@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -308,3 +309,18 @@ def test_a_malformed_event_names_the_field_and_registers_nothing(
         sqlite_store.register_exception(load_event(bad))
     assert field in str(info.value)
     assert sqlite_store.list_exceptions() == []
+
+
+def test_refresh_to_the_same_instant_written_differently_exports_the_new_text(
+    store: Store, northeast: NetworkSnapshot
+) -> None:
+    store.load_snapshot(northeast)
+    data = northeast.model_dump(mode="json")
+    same_instant = northeast.orders[0].promised_by.astimezone(timezone(timedelta(hours=2)))
+    data["orders"][0]["promised_by"] = same_instant.isoformat()
+    assert data["orders"][0]["promised_by"].endswith("+02:00")
+    rewritten = NetworkSnapshot.model_validate(data)
+    assert rewritten.orders[0].promised_by == northeast.orders[0].promised_by
+    report = store.load_snapshot(rewritten)
+    assert report.changes["orders"].updated == 1
+    assert dump_snapshot(store.export_snapshot()) == dump_snapshot(rewritten)

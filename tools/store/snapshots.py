@@ -93,7 +93,12 @@ def _diff(
     new: Sequence[M],
     key: Callable[[M], Hashable],
     values: Callable[[M, int], dict[str, Any]],
+    signature: Callable[[M], object] | None = None,
 ) -> _Diff:
+    """What to write for one kind of entity. Two versions of an entity differ when their
+    `signature` does (default: the row as stored, so the same instant written with another
+    offset is a change too and the export shows the new text)."""
+    sign = signature or (lambda item: values(item, 0))
     old_at = {key(item): (pos, item) for pos, item in enumerate(old)}
     diff = _Diff()
     added = updated = unchanged = 0
@@ -102,21 +107,28 @@ def _diff(
         k = key(item)
         seen.add(k)
         previous = old_at.get(k)
+        row = values(item, pos)
         if previous is None:
-            diff.inserts.append(values(item, pos))
+            diff.inserts.append(row)
             added += 1
-        elif previous[1] != item:
-            diff.updates.append(values(item, pos))
+        elif sign(previous[1]) != sign(item):
+            diff.updates.append(row)
             updated += 1
         else:
             unchanged += 1
             if previous[0] != pos:  # same entity, moved in the list: keep the new order
-                diff.updates.append(values(item, pos))
+                diff.updates.append(row)
     diff.deletes = [k for k in old_at if k not in seen]
     diff.changes = EntityChanges(
         added=added, updated=updated, removed=len(diff.deletes), unchanged=unchanged
     )
     return diff
+
+
+def _service_rows(snapshot: NetworkSnapshot) -> dict[str, dict[str, Any]]:
+    """Carrier services as stored rows, by id (their position runs across carriers)."""
+    pairs = ((c.id, svc) for c in snapshot.carriers for svc in c.services)
+    return {svc.id: service_values(cid, svc, pos) for pos, (cid, svc) in enumerate(pairs)}
 
 
 def _update_by(
@@ -144,15 +156,15 @@ def load_snapshot(engine: Engine, snapshot: NetworkSnapshot, now: datetime) -> L
         )
         skus = _diff(old.skus, snapshot.skus, lambda s: s.id, sku_values)
         nodes = _diff(old.nodes, snapshot.nodes, lambda n: n.id, node_values)
-        carriers = _diff(old.carriers, snapshot.carriers, lambda c: c.id, carrier_values)
-        old_services = {
-            s.id: (pos, cid, s)
-            for pos, (cid, s) in enumerate((c.id, s) for c in old.carriers for s in c.services)
-        }
-        new_services = {
-            s.id: (pos, cid, s)
-            for pos, (cid, s) in enumerate((c.id, s) for c in snapshot.carriers for s in c.services)
-        }
+        carriers = _diff(  # a carrier changes when any of its services does
+            old.carriers,
+            snapshot.carriers,
+            lambda c: c.id,
+            carrier_values,
+            lambda c: c.model_dump(mode="json"),
+        )
+        old_services = _service_rows(old)
+        new_services = _service_rows(snapshot)
         inventory = _diff(
             old.inventory, snapshot.inventory, lambda p: (p.node, p.sku), position_values
         )
@@ -163,15 +175,11 @@ def load_snapshot(engine: Engine, snapshot: NetworkSnapshot, now: datetime) -> L
             if diff.inserts:
                 conn.execute(insert(table), diff.inserts)
             _update_by(conn, table, ["id"], diff.updates)
-        service_inserts = [
-            service_values(cid, svc, pos)
-            for sid, (pos, cid, svc) in new_services.items()
-            if sid not in old_services
-        ]
+        service_inserts = [row for sid, row in new_services.items() if sid not in old_services]
         service_updates = [
-            service_values(cid, svc, pos)
-            for sid, (pos, cid, svc) in new_services.items()
-            if sid in old_services and old_services[sid] != (pos, cid, svc)
+            row
+            for sid, row in new_services.items()
+            if sid in old_services and old_services[sid] != row
         ]
         if service_inserts:
             conn.execute(insert(SERVICES), service_inserts)
