@@ -46,7 +46,59 @@ def load(
     network: Annotated[Path, typer.Argument(help="Network snapshot JSON")], db: DbOption = None
 ) -> None:
     """Load or refresh a network snapshot into the store."""
-    unavailable("load", "the store")
+    from datetime import UTC
+
+    from rich.markup import escape
+    from rich.table import Table
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tools.inputs import InputError
+    from tools.inputs import load_snapshot as read_snapshot
+    from tools.network import utc_iso
+    from tools.store import Store
+
+    try:
+        snapshot = read_snapshot(network)  # validated before anything is opened or written
+        store = Store.open(db)
+    except (InputError, ValueError) as exc:
+        err.print(f"[bold red]execlayer load:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc)
+        err.print(
+            f"[bold red]execlayer load: cannot open the store:[/] {escape(reason)}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=1) from None
+    with store:
+        report = store.load_snapshot(snapshot)
+        where = store.url
+    out = Console()
+    verb = "Refreshed" if report.refreshed else "Loaded"
+    previous = report.previous_as_of
+    out.print(
+        f"{verb} [bold]{escape(network.name)}[/] into {escape(where)}: network as of "
+        f"[bold]{utc_iso(report.as_of.astimezone(UTC))}[/]"
+        + (
+            f" (was {utc_iso(previous.astimezone(UTC))})"
+            if previous is not None and previous != report.as_of
+            else ""
+        ),
+        soft_wrap=True,
+    )
+    table = Table("entities", "count", "added", "updated", "removed", "unchanged")
+    for kind, change in report.changes.items():
+        table.add_row(
+            kind,
+            str(change.total),
+            str(change.added),
+            str(change.updated),
+            str(change.removed),
+            str(change.unchanged),
+        )
+    out.print(table)
+    if report.refreshed and not report.changed:
+        out.print("No changes: the store already held this network.")
 
 
 @app.command()

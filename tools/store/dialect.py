@@ -1,0 +1,43 @@
+"""The few statements that differ between SQLite and PostgreSQL, behind one function each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+# Keys of pg_advisory_xact_lock, one per kind of whole-store operation ("exld": network load).
+PG_LOAD_LOCK = 0x65786C64
+# IN-lists are sent in chunks this long (SQLite caps bound parameters per statement).
+IN_CHUNK = 500
+
+
+def is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def insert_if_absent(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True when this call inserted the row.
+
+    Race-safe on both backends: on PostgreSQL a concurrent insert of the same key waits for
+    the other transaction and then does nothing; on SQLite writers are serialised anyway.
+    """
+    stmt = (pg_insert if is_postgres(conn) else sqlite_insert)(table).values(**values)
+    # rowcount of an INSERT is only reported when asked for (SQLAlchemy 2.x).
+    stmt = stmt.on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+    return conn.execute(stmt).rowcount == 1
+
+
+def advisory_xact_lock(conn: Connection, key: int) -> None:
+    """Serialise with every other transaction taking the same key (PostgreSQL only: SQLite
+    write transactions are already serialised by BEGIN IMMEDIATE)."""
+    if is_postgres(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start : start + IN_CHUNK]

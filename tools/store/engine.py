@@ -1,0 +1,128 @@
+"""Engines for the store: SQLite by default (a WAL file under `./.execlayer/`), PostgreSQL by URL.
+
+SQLite is configured for several writers in several processes: WAL journal, a 30 s busy
+timeout, foreign keys on, `synchronous=NORMAL`, and SQLAlchemy takes over BEGIN from the
+`sqlite3` driver (the documented pysqlite recipe) so that write transactions start with
+`BEGIN IMMEDIATE`: the write lock is taken up front, so a read-then-write transaction can
+never fail half-way with "database is locked" when upgrading its lock. Reads use a plain
+(deferred) BEGIN and, thanks to WAL, never block or wait for writers.
+
+Use `write_connection(engine)` for a transaction that writes and `read_connection(engine)`
+for reads. `sqlite://` (in memory) works too, on one shared connection: for single-threaded
+tests and demos only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.pool import StaticPool
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+WRITE_OPTION = "execlayer_write"
+
+
+def normalise_url(url: str) -> URL:
+    """Parse a store URL; `postgres://` and `postgresql://` become `postgresql+psycopg://`."""
+    text = url.strip()
+    if not text:
+        raise ValueError("database url: empty")
+    if text.startswith("postgres://"):
+        text = "postgresql://" + text.removeprefix("postgres://")
+    try:
+        parsed = make_url(text)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with the url in the message
+        raise ValueError(f"database url: cannot parse ({type(exc).__name__})") from None
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(
+            f"database url: unsupported backend {parsed.get_backend_name()!r} "
+            "(use sqlite:///path or postgresql://...)"
+        )
+    return parsed
+
+
+def is_sqlite(engine: Engine | Connection) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _sqlite_memory(url: URL) -> bool:
+    database = url.database or ""
+    return database in ("", ":memory:") or "mode=memory" in str(url)
+
+
+def make_engine(url: str) -> Engine:
+    """A sync SQLAlchemy 2.0 engine for `url`, configured as the module docstring says."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return _sqlite_engine(parsed)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+    kwargs: dict[str, Any] = {}
+    memory = _sqlite_memory(url)
+    if memory:
+        # One shared connection, or every connection would see its own empty database.
+        kwargs["poolclass"] = StaticPool
+    else:
+        Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs["pool_size"] = 10
+        kwargs["max_overflow"] = 20
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 driver (see module docstring).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            if not memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a write transaction: committed on success, rolled back on error.
+
+    On SQLite the transaction starts with `BEGIN IMMEDIATE` (writers queue on the busy
+    timeout instead of failing); on PostgreSQL it is an ordinary READ COMMITTED transaction.
+    """
+    with engine.connect() as raw:
+        conn = raw.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a read transaction that sees one consistent state of the database.
+
+    PostgreSQL: REPEATABLE READ (one snapshot for every statement of the transaction); SQLite:
+    a deferred BEGIN, whose WAL snapshot is fixed by the first read.
+    """
+    with engine.connect() as raw:
+        conn = raw if is_sqlite(raw) else raw.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn

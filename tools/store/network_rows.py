@@ -1,0 +1,235 @@
+"""Network entities <-> table rows, and the reads that rebuild them in snapshot order."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import Connection, Row, select
+
+from tools.network import (
+    Carrier,
+    CarrierService,
+    InventoryPosition,
+    Node,
+    Order,
+    OrderLine,
+    Sku,
+)
+from tools.store.dialect import chunks
+from tools.store.schema import (
+    CARRIERS,
+    INVENTORY,
+    META,
+    NODES,
+    ORDER_LINES,
+    ORDERS,
+    SERVICES,
+    SKUS,
+)
+
+_TIME = TypeAdapter(datetime)
+AS_OF_KEY = "as_of"
+LOADED_AT_KEY = "loaded_at"
+
+
+def time_text(moment: datetime) -> str:
+    """A time as the snapshot JSON writes it (pydantic's JSON form), kept verbatim in the store."""
+    return str(_TIME.dump_python(moment, mode="json"))
+
+
+def parse_time(text: str) -> datetime:
+    return _TIME.validate_python(text)
+
+
+# ---------------------------------------------------------------- model -> row values
+
+
+def sku_values(sku: Sku, pos: int) -> dict[str, Any]:
+    return {"pos": pos, **sku.model_dump()}
+
+
+def node_values(node: Node, pos: int) -> dict[str, Any]:
+    return {"pos": pos, **node.model_dump(mode="json")}
+
+
+def position_values(position: InventoryPosition, pos: int) -> dict[str, Any]:
+    return {"pos": pos, **position.model_dump()}
+
+
+def carrier_values(carrier: Carrier, pos: int) -> dict[str, Any]:
+    return {
+        "id": carrier.id,
+        "pos": pos,
+        "regions": list(carrier.regions),
+        "on_time_rate": carrier.on_time_rate,
+        "disrupted_regions": list(carrier.disrupted_regions),
+    }
+
+
+def service_values(carrier_id: str, service: CarrierService, pos: int) -> dict[str, Any]:
+    return {"carrier": carrier_id, "pos": pos, **service.model_dump(mode="python")}
+
+
+def order_values(order: Order, pos: int) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "pos": pos,
+        "channel": order.channel.value,
+        "customer_tier": order.customer_tier.value,
+        "ship_lat": order.ship_to.lat,
+        "ship_lon": order.ship_to.lon,
+        "ship_region": order.ship_to.region,
+        "ship_postal_code": order.ship_to.postal_code,
+        "created_at": time_text(order.created_at),
+        "promised_by": time_text(order.promised_by),
+        "alloc_node": order.allocation.node if order.allocation else None,
+        "alloc_service": order.allocation.carrier_service if order.allocation else None,
+        "status": order.status.value,
+    }
+
+
+def line_values(order_id: str, lines: list[OrderLine]) -> list[dict[str, Any]]:
+    return [
+        {"order_id": order_id, "line_no": i, **line.model_dump()} for i, line in enumerate(lines)
+    ]
+
+
+# ---------------------------------------------------------------- row -> model
+
+
+def _sku(row: Row[Any]) -> Sku:
+    m = row._mapping
+    return Sku(id=m["id"], weight_kg=m["weight_kg"], hazmat=m["hazmat"], unit_cost=m["unit_cost"])
+
+
+def node_from_row(row: Row[Any]) -> Node:
+    m = dict(row._mapping)
+    m.pop("pos", None)
+    return Node.model_validate(m)
+
+
+def position_from_row(row: Row[Any]) -> InventoryPosition:
+    m = row._mapping
+    return InventoryPosition(
+        node=m["node"],
+        sku=m["sku"],
+        on_hand=m["on_hand"],
+        reserved=m["reserved"],
+        safety_stock=m["safety_stock"],
+    )
+
+
+def _service(row: Row[Any]) -> CarrierService:
+    m = dict(row._mapping)
+    for extra in ("carrier", "pos"):
+        m.pop(extra, None)
+    return CarrierService.model_validate(m)
+
+
+def _order(row: Row[Any], lines: list[OrderLine]) -> Order:
+    m = row._mapping
+    allocation = (
+        {"node": m["alloc_node"], "carrier_service": m["alloc_service"]}
+        if m["alloc_node"] is not None and m["alloc_service"] is not None
+        else None
+    )
+    return Order.model_validate(
+        {
+            "id": m["id"],
+            "channel": m["channel"],
+            "customer_tier": m["customer_tier"],
+            "ship_to": {
+                "lat": m["ship_lat"],
+                "lon": m["ship_lon"],
+                "region": m["ship_region"],
+                "postal_code": m["ship_postal_code"],
+            },
+            "lines": lines,
+            "created_at": m["created_at"],
+            "promised_by": m["promised_by"],
+            "allocation": allocation,
+            "status": m["status"],
+        }
+    )
+
+
+# ---------------------------------------------------------------- reads, in snapshot order
+
+
+def read_meta(conn: Connection, key: str) -> str | None:
+    return conn.execute(select(META.c.value).where(META.c.key == key)).scalar_one_or_none()
+
+
+def read_as_of(conn: Connection) -> datetime | None:
+    text = read_meta(conn, AS_OF_KEY)
+    return parse_time(text) if text is not None else None
+
+
+def read_skus(conn: Connection) -> list[Sku]:
+    return [_sku(r) for r in conn.execute(select(SKUS).order_by(SKUS.c.pos, SKUS.c.id))]
+
+
+def read_nodes(conn: Connection) -> list[Node]:
+    return [node_from_row(r) for r in conn.execute(select(NODES).order_by(NODES.c.pos, NODES.c.id))]
+
+
+def read_carriers(conn: Connection) -> list[Carrier]:
+    services: dict[str, list[CarrierService]] = {}
+    for row in conn.execute(select(SERVICES).order_by(SERVICES.c.pos, SERVICES.c.id)):
+        services.setdefault(row.carrier, []).append(_service(row))
+    carriers = []
+    for row in conn.execute(select(CARRIERS).order_by(CARRIERS.c.pos, CARRIERS.c.id)):
+        carriers.append(
+            Carrier(
+                id=row.id,
+                regions=list(row.regions),
+                on_time_rate=row.on_time_rate,
+                disrupted_regions=list(row.disrupted_regions),
+                services=services.get(row.id, []),
+            )
+        )
+    return carriers
+
+
+def read_inventory(
+    conn: Connection, skus: Collection[str] | None = None
+) -> list[InventoryPosition]:
+    """Every position (snapshot order), or only the positions of the given SKUs."""
+    order = (INVENTORY.c.pos, INVENTORY.c.node, INVENTORY.c.sku)
+    if skus is None:
+        rows = list(conn.execute(select(INVENTORY).order_by(*order)))
+    else:
+        rows = []
+        for part in chunks(sorted(set(skus))):
+            rows.extend(conn.execute(select(INVENTORY).where(INVENTORY.c.sku.in_(part))))
+        rows.sort(key=lambda r: (r.pos, r.node, r.sku))
+    return [position_from_row(r) for r in rows]
+
+
+def read_orders(conn: Connection, ids: Collection[str] | None = None) -> list[Order]:
+    """Every order (snapshot order), or the given ones that exist (still in snapshot order)."""
+    if ids is None:
+        order_rows = list(conn.execute(select(ORDERS).order_by(ORDERS.c.pos, ORDERS.c.id)))
+        line_rows = list(
+            conn.execute(
+                select(ORDER_LINES).order_by(ORDER_LINES.c.order_id, ORDER_LINES.c.line_no)
+            )
+        )
+    else:
+        order_rows, line_rows = [], []
+        for part in chunks(sorted(set(ids))):
+            order_rows.extend(conn.execute(select(ORDERS).where(ORDERS.c.id.in_(part))))
+            line_rows.extend(
+                conn.execute(select(ORDER_LINES).where(ORDER_LINES.c.order_id.in_(part)))
+            )
+        order_rows.sort(key=lambda r: (r.pos, r.id))
+        line_rows.sort(key=lambda r: (r.order_id, r.line_no))
+    lines: dict[str, list[OrderLine]] = {}
+    for row in line_rows:
+        lines.setdefault(row.order_id, []).append(
+            OrderLine(sku=row.sku, qty=row.qty, unit_price=row.unit_price)
+        )
+    return [_order(row, lines.get(row.id, [])) for row in order_rows]
