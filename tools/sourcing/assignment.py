@@ -184,6 +184,7 @@ def solve_assignment(
         if used:
             method = Method.MIP
 
+    state.recount()
     choice = tuple(state.choice)
     left_over = tuple(j for j, k in enumerate(choice) if k == UNCOVERED and not penalised[j])
     for j in left_over:
@@ -242,9 +243,15 @@ def _mip(
         for j in range(problem.n_jobs):
             state.set(j, result.choice[j])
         adopted = True
-    if bound is not None and not stranded:
+    # With elastic columns the model is a relaxation of the problem: its dual bound is still a
+    # valid lower bound, and an optimal solution that leaves no job out is optimal here too.
+    if bound is not None:
         bound = max(bound, result.bound)
-    return bound, result.optimal and not stranded, adopted or result.optimal
+    covers_all = all(
+        result.choice[j] != UNCOVERED or state.penalised[j] for j in range(problem.n_jobs)
+    )
+    proven = result.optimal and covers_all
+    return bound, proven, adopted or proven
 
 
 def _usable_options(problem: AssignmentProblem) -> np.ndarray:

@@ -38,7 +38,7 @@ from tools.sourcing.assignment import (
     SolverSettings,
     solve_assignment,
 )
-from tools.sourcing.candidates import backorder_score, split_plans
+from tools.sourcing.candidates import backorder_penalty, backorder_score, split_plans
 from tools.sourcing.limits import SourcingLimits
 from tools.sourcing.options import OrderContext, leg_of, order_lines
 from tools.sourcing.pricing import BatchPricer, PricedOptions, haversine_km
@@ -370,31 +370,40 @@ def plan_batch(
     builder = AssignmentBuilder()
     node_room = {nid: float(limits.capacity_left(view.nodes[nid])) for nid in pricer.node_ids}
 
-    def resource(name: str) -> int:
-        if name.startswith("cap:"):
-            return builder.resource(name, node_room[name[4:]])
-        node_id, sku = name[4:].split("/", 1)
-        return builder.resource(
-            name,
-            float(view.atp(node_id, sku, include_safety_stock=not limits.respect_safety_stock)),
-        )
+    resource_ids: dict[str, int] = {}
 
+    def resource(name: str) -> int:
+        found = resource_ids.get(name)
+        if found is not None:
+            return found
+        if name.startswith("cap:"):
+            found = builder.resource(name, node_room[name[4:]])
+        else:
+            node_id, sku = name[4:].split("/", 1)
+            atp = view.atp(node_id, sku, include_safety_stock=not limits.respect_safety_stock)
+            found = builder.resource(name, float(atp))
+        resource_ids[name] = found
+        return found
+
+    cap_names = [f"cap:{n}" for n in pricer.node_ids]
     options: list[_Option] = []
-    fallback: list[tuple[ScoreBreakdown, str]] = []
+    currents = [current_cost(view, o) for o in orders]
+    penalties: list[float] = []
     group_of_node = {nid: i for i, nid in enumerate(pricer.node_ids)}
     vec_start = np.searchsorted(vec.order, np.arange(len(orders) + 1))
     lines_of = [order_lines(o) for o in orders]
     for i, ctx in enumerate(contexts):
-        back, _, _ = backorder_score(ctx)
-        fallback.append((back, "backorder"))
-        job = builder.job(orders[i].id, uncovered_penalty=back.total)
+        penalty = backorder_penalty(ctx, currents[i])
+        penalties.append(penalty)
+        job = builder.job(orders[i].id, uncovered_penalty=penalty)
         for opt in own[i]:
             options.append(opt)
             builder.option(job, opt.cost, {}, group=group_of_node[opt.legs[0].node])
         for pos in range(vec_start[i], vec_start[i + 1]):
-            node_id = pricer.node_ids[int(vec.node[pos])]
+            n = int(vec.node[pos])
+            node_id = pricer.node_ids[n]
             units = float(orders[i].units)
-            uses = {resource(f"cap:{node_id}"): units}
+            uses = {resource(cap_names[n]): units}
             for sku, qty in lines_of[i]:
                 uses[resource(f"inv:{node_id}/{sku}")] = float(qty)
             options.append(_Option("reallocate", float(vec.total[pos]), (), {}, None, pos))
@@ -416,10 +425,10 @@ def plan_batch(
     uncovered: list[UncoveredOrder] = []
     before_total = after_total = 0.0
     for i, ctx in enumerate(contexts):
-        before, before_cost = _before(ctx, own[i], fallback[i][0])
+        before, before_cost = _before(ctx, own[i], penalties[i], currents[i])
         k = solution.choice[i]
         if k == UNCOVERED:
-            back = fallback[i][0]
+            back = backorder_score(ctx)[0]
             cheapest = min(
                 (float(problem.option_cost[x]) for x in np.flatnonzero(problem.option_job == i)),
                 default=None,
@@ -432,7 +441,7 @@ def plan_batch(
                 else "backordering costs less than any shipment"
             )
             uncovered.append(UncoveredOrder(order=ctx.order.id, reason=reason))
-            plan = OrderPlan(
+            plan = OrderPlan.model_construct(
                 order=ctx.order.id,
                 kind="backorder",
                 before=before,
@@ -451,16 +460,14 @@ def plan_batch(
             sc = opt.breakdown
             assert sc is not None
             cost = sum(leg.shipping + leg.handling for leg in opt.legs)
-            plan = OrderPlan(
+            plan = OrderPlan.model_construct(
                 order=ctx.order.id,
                 kind=opt.kind,
                 before=before,
                 after=[_shipment(leg) for leg in opt.legs],
                 expected_cost_before=before_cost,
                 expected_cost_after=sc.total,
-                cost_delta=0.0
-                if opt.kind == "keep"
-                else round(cost - current_cost(view, ctx.order), 2),
+                cost_delta=0.0 if opt.kind == "keep" else round(cost - currents[i], 2),
                 score=sc,
             )
         before_total += plan.expected_cost_before
@@ -508,7 +515,7 @@ def _vector_breakdown(
 ) -> ScoreBreakdown:
     """The score breakdown of a vector-priced option (the same terms `score` computes)."""
     w = pricer.priorities.cost_weight
-    return ScoreBreakdown(
+    return ScoreBreakdown.model_construct(
         total=float(vec.total[pos]),
         shipping=cents(w * float(vec.shipping[pos])),
         handling=cents(w * float(vec.handling[pos])),
@@ -523,32 +530,32 @@ def _vector_breakdown(
 
 
 def _shipment(leg: Leg) -> Shipment:
-    return Shipment(
+    return Shipment.model_construct(
         node=leg.node,
         carrier_service=leg.carrier_service,
         cost=round(leg.shipping + leg.handling, 2),
         eta=leg.eta,
         on_time_probability=round(leg.on_time_probability, 4),
-        lines=[ActionLine(sku=s, qty=q) for s, q in leg.lines],
+        lines=[ActionLine.model_construct(sku=s, qty=q) for s, q in leg.lines],
     )
 
 
 def _before(
-    ctx: OrderContext, own: list[_Option], back: ScoreBreakdown
+    ctx: OrderContext, own: list[_Option], back: float, current: float
 ) -> tuple[Shipment | None, float]:
     """The current allocation and the expected cost of leaving it as it is: its keep score
     when it stands, the backorder cost when it cannot ship."""
     alloc = ctx.order.allocation
     if alloc is None:
-        return None, back.total
+        return None, back
     q = ctx.current_quote()
-    ship = Shipment(
+    ship = Shipment.model_construct(
         node=alloc.node,
         carrier_service=alloc.carrier_service,
-        cost=round(current_cost(ctx.view, ctx.order), 2),
+        cost=round(current, 2),
         eta=q.eta if q else None,
         on_time_probability=round(q.on_time_probability, 4) if q else None,
-        lines=[ActionLine(sku=s, qty=n) for s, n in ctx.lines],
+        lines=[ActionLine.model_construct(sku=s, qty=n) for s, n in ctx.lines],
     )
     keep = next((o for o in own if o.kind == "keep"), None)
-    return ship, keep.cost if keep is not None else back.total
+    return ship, keep.cost if keep is not None else back

@@ -34,7 +34,7 @@ from tools.priorities import BusinessPriorities
 from tools.promise import on_time_probability
 from tools.sourcing.limits import SourcingLimits
 from tools.sourcing.options import Lines, OrderContext, leg_of, release_for
-from tools.sourcing.score import Leg, ScoreInput, legs_on_time, score
+from tools.sourcing.score import Leg, ScoreInput, legs_on_time, score, score_total
 from tools.sourcing.situation import Situation
 from tools.view import NetworkView
 
@@ -743,8 +743,9 @@ def split_plans(ctx: OrderContext) -> list[tuple[Leg, ...]]:
     return list(found.values())
 
 
-def backorder_score(ctx: OrderContext) -> tuple[ScoreBreakdown, datetime, datetime]:
-    """(score, new promise, restock time) of backordering the order until its restock."""
+def _backorder_input(
+    ctx: OrderContext, current: float | None = None
+) -> tuple[ScoreInput, datetime, datetime]:
     sit = ctx.situation
     restock = sit.restock_at or (sit.release_at + timedelta(days=DEFAULT_RESTOCK_DAYS))
     new_promise = max(
@@ -754,7 +755,7 @@ def backorder_score(ctx: OrderContext) -> tuple[ScoreBreakdown, datetime, dateti
     source = (
         "the event's restock date" if sit.restock_at else f"assumed {DEFAULT_RESTOCK_DAYS:g} days"
     )
-    total_cost = current_cost(ctx.view, ctx.order)
+    total_cost = current_cost(ctx.view, ctx.order) if current is None else current
     node = ctx.view.nodes.get(ctx.current_node or "")
     handling = node.handling_cost_per_order if node is not None and total_cost else 0.0
     plan = ScoreInput(
@@ -767,7 +768,22 @@ def backorder_score(ctx: OrderContext) -> tuple[ScoreBreakdown, datetime, dateti
             f"restock {restock:%a %d %b} ({source}) + {BACKORDER_SHIP_DAYS:g} days to ship"
         ],
     )
+    return plan, new_promise, restock
+
+
+def backorder_score(ctx: OrderContext) -> tuple[ScoreBreakdown, datetime, datetime]:
+    """(score, new promise, restock time) of backordering the order until its restock: the
+    shipment is paid later at today's cost of the current allocation; the promise moves to
+    the restock plus `BACKORDER_SHIP_DAYS`; the restock itself is uncertain
+    (`BACKORDER_ON_TIME`)."""
+    plan, new_promise, restock = _backorder_input(ctx)
     return score(ctx.view, ctx.order, ctx.priorities, plan), new_promise, restock
+
+
+def backorder_penalty(ctx: OrderContext, current: float | None = None) -> float:
+    """`backorder_score(ctx)[0].total`, cheaply (batch: the price of leaving an order out)."""
+    plan, _, _ = _backorder_input(ctx, current)
+    return score_total(ctx.view, ctx.order, ctx.priorities, plan)
 
 
 def generate_candidates(

@@ -52,6 +52,7 @@ class SearchState:
         ]
         self.penalised: list[bool] = np.isfinite(problem.uncovered_penalty).tolist()
         self.choice: list[int] = [UNCOVERED] * problem.n_jobs
+        self._total = sum(self.pen)  # running total of job_cost over all jobs
         self.jobs_on: list[set[int]] = [set() for _ in range(problem.n_resources)]
         self.group: list[int] = problem.option_group.tolist()
         self.jobs_in: dict[int, set[int]] = {}
@@ -65,11 +66,19 @@ class SearchState:
         return self.cost[k] if k != UNCOVERED else self.pen[j]
 
     def total(self) -> float:
-        return sum(self.job_cost(j) for j in range(len(self.choice)))
+        """Cost of the plan (running sum; `recount` re-adds it from scratch)."""
+        return self._total
+
+    def recount(self) -> float:
+        self._total = math.fsum(self.job_cost(j) for j in range(len(self.choice)))
+        return self._total
 
     def set(self, j: int, k: int) -> None:
         """Move job j to option k (or UNCOVERED) without checking capacity."""
         old = self.choice[j]
+        self._total += (self.cost[k] if k != UNCOVERED else self.pen[j]) - (
+            self.cost[old] if old != UNCOVERED else self.pen[j]
+        )
         if old != UNCOVERED:
             for r, a in self.uses[old]:
                 self.load[r] -= a

@@ -162,13 +162,15 @@ class BatchPricer:
         self.o_lateness_cost = np.array(
             [priorities.lateness_cost(o.customer_tier, o.channel) for o in self.orders]
         )
-        self._pick_cache: dict[tuple[int, int], float] = {}
+        self._pick_cache: dict[tuple[int, str, int], float] = {}
+        self._lines = [order_lines(o) for o in self.orders]
 
     # -- eligibility ---------------------------------------------------------------------
-    def eligible(self) -> Bools:
+    def eligible(self, *, respect_room: bool = True) -> Bools:
         """(orders x nodes): may the node take the order as new work, with stock for every
-        line (ATP under the policy), room under `max_node_utilization`, the order's channel,
-        not on the order's avoid list, and no B2B order to a marketplace seller?"""
+        line (ATP under the policy), room under `max_node_utilization` (unless not
+        `respect_room`), the order's channel, not on the order's avoid list, and no B2B order
+        to a marketplace seller?"""
         view, limits = self.view, self.limits
         nodes = [view.nodes[n] for n in self.node_ids]
         channels = sorted({c for n in nodes for c in n.channels} | {o.channel for o in self.orders})
@@ -179,7 +181,8 @@ class BatchPricer:
                 serves[i, ch_index[c]] = True
         o_channel = np.array([ch_index[o.channel] for o in self.orders], dtype=np.int64)
         ok = serves[:, o_channel].T & self.node_open[None, :]
-        ok &= self.room[None, :] >= self.o_units[:, None]
+        if respect_room:
+            ok &= self.room[None, :] >= self.o_units[:, None]
         for i, order in enumerate(self.orders):
             for node_id in self.situation.avoid(order.id):
                 if node_id in self.node_index:
@@ -274,7 +277,12 @@ class BatchPricer:
             * np.maximum(0.0, util - self.priorities.node_strain_threshold),
             2,
         )
-        risk = np.round(self._inventory_risk(order, node), 2)
+        pair = order * len(self.node_ids) + node
+        unique_pair, inverse = np.unique(pair, return_inverse=True)
+        risk_pair = self._inventory_risk(
+            unique_pair // len(self.node_ids), unique_pair % len(self.node_ids)
+        )
+        risk = np.round(risk_pair[inverse], 2)
         w = self.priorities.cost_weight
         ship_c = np.round(w * shipping, 2)
         hand_c = np.round(w * handling, 2)
@@ -298,19 +306,23 @@ class BatchPricer:
         )
 
     def _inventory_risk(self, order: Ints, node: Ints) -> Floats:
-        out = np.empty(len(order))
+        """Per option: sum over the order's lines of (1 - P(pickable)) x failed pick cost x qty
+        (`tools.sourcing.score.pick_probability`, cached per node, SKU and quantity)."""
+        out = np.zeros(len(order))
         cache = self._pick_cache
         cost = self.priorities.failed_pick_cost
+        view, node_ids = self.view, self.node_ids
+        lines = self._lines
         for i, (o, n) in enumerate(zip(order.tolist(), node.tolist(), strict=True)):
-            key = (o, n)
-            value = cache.get(key)
-            if value is None:
-                value = 0.0
-                for sku, qty in order_lines(self.orders[o]):
-                    p_pick = pick_probability(self.view, self.node_ids[n], sku, qty)
-                    value += (1.0 - p_pick) * cost * qty
-                cache[key] = value
-            out[i] = value
+            total = 0.0
+            for sku, qty in lines[o]:
+                key = (n, sku, qty)
+                term = cache.get(key)
+                if term is None:
+                    term = (1.0 - pick_probability(view, node_ids[n], sku, qty)) * cost * qty
+                    cache[key] = term
+                total += term
+            out[i] = total
         return out
 
 

@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-import numpy as np
-
 from tools.decisions import ScoreBreakdown
 from tools.network import Node, Order
 from tools.priorities import BusinessPriorities
@@ -40,8 +38,9 @@ from tools.view import NetworkView
 
 
 def cents(value: float) -> float:
-    """Money rounded to cents, the same way numpy rounds arrays (so batch costs match)."""
-    return float(np.round(value, 2))
+    """Money rounded to cents exactly as `numpy.round(value, 2)` does (x100, round half to
+    even, /100), so batch prices computed with numpy match these to the cent."""
+    return round(value * 100.0) / 100.0
 
 
 @lru_cache(maxsize=65536)
@@ -132,31 +131,57 @@ def legs_on_time(legs: Sequence[Leg]) -> float:
 
 
 def score(
-    view: NetworkView, order: Order, priorities: BusinessPriorities, plan: ScoreInput
+    view: NetworkView,
+    order: Order,
+    priorities: BusinessPriorities,
+    plan: ScoreInput,
+    *,
+    explain: bool = True,
 ) -> ScoreBreakdown:
-    """The expected-cost breakdown of resolving `order` as `plan` says (module docstring)."""
+    """The expected-cost breakdown of resolving `order` as `plan` says (module docstring).
+    `explain=False` leaves the notes out (same numbers, for bulk pricing)."""
+    values, notes = _evaluate(view, order, priorities, plan, explain)
+    # Built from checked numbers: skip re-validation (this runs for every option priced).
+    return ScoreBreakdown.model_construct(**values, notes=notes)
+
+
+def score_total(
+    view: NetworkView, order: Order, priorities: BusinessPriorities, plan: ScoreInput
+) -> float:
+    """`score(...).total`, without building the breakdown."""
+    return _evaluate(view, order, priorities, plan, False)[0]["total"]
+
+
+def _evaluate(
+    view: NetworkView,
+    order: Order,
+    priorities: BusinessPriorities,
+    plan: ScoreInput,
+    explain: bool,
+) -> tuple[dict[str, float], list[str]]:
     notes: list[str] = []
     w = priorities.cost_weight
     shipping = cents(w * (sum(leg.shipping for leg in plan.legs) + plan.deferred_shipping))
     handling = cents(w * (sum(leg.handling for leg in plan.legs) + plan.deferred_handling))
-    if plan.deferred_shipping or plan.deferred_handling:
+    if (plan.deferred_shipping or plan.deferred_handling) and explain:
         notes.append(
             f"shipping ${w * plan.deferred_shipping:.2f} + handling "
-            f"${w * plan.deferred_handling:.2f} later, at today's cost of the current allocation"
+            f"${w * plan.deferred_handling:.2f} later, at today's cost of the allocation"
         )
     for leg in plan.legs:
         kg = view.lines_weight_kg(leg.lines)
-        notes.append(
-            f"shipping ${w * leg.shipping:.2f} + handling ${w * leg.handling:.2f}: "
-            f"{leg.carrier_service} from {leg.node}, {kg:.1f} kg over {leg.distance_km:.0f} km"
-        )
+        if explain:
+            notes.append(
+                f"shipping ${w * leg.shipping:.2f} + handling ${w * leg.handling:.2f}: "
+                f"{leg.carrier_service} from {leg.node}, {kg:.1f} kg over {leg.distance_km:.0f} km"
+            )
 
     p_on_time = plan.on_time_probability
     if p_on_time is None:
         p_on_time = legs_on_time(plan.legs) if plan.legs else 1.0
     penalty = priorities.lateness_cost(order.customer_tier, order.channel)
     lateness = cents((1.0 - p_on_time) * penalty)
-    if lateness:
+    if lateness and explain:
         notes.append(
             f"lateness risk ${lateness:.2f} = (1 - {p_on_time:.1%} on time vs "
             f"{plan.lateness_against}) x ${penalty:.2f} "
@@ -165,7 +190,7 @@ def score(
 
     extra = max(0, len(plan.legs) - 1)
     split = cents(extra * priorities.split_penalty)
-    if split:
+    if split and explain:
         notes.append(
             f"split ${split:.2f} = {extra} extra shipment(s) x ${priorities.split_penalty:.2f}"
         )
@@ -178,10 +203,10 @@ def score(
             p_pick = pick_probability(view, leg.node, sku, qty)
             term = (1.0 - p_pick) * priorities.failed_pick_cost * qty
             risk_total += term
-            if term >= 0.005:
+            if term >= 0.005 and explain:
                 notes.append(
-                    f"inventory risk ${term:.2f} = {1 - p_pick:.1%} chance {qty} x {sku} is not "
-                    f"really at {leg.node} (accuracy {view.accuracy(leg.node):.1%}) x "
+                    f"inventory risk ${term:.2f} = {1 - p_pick:.1%} chance {qty} x {sku} is "
+                    f"not really at {leg.node} (accuracy {view.accuracy(leg.node):.1%}) x "
                     f"${priorities.failed_pick_cost:.2f} x {qty}"
                 )
     inventory_risk = cents(risk_total)
@@ -191,10 +216,11 @@ def score(
         node = view.nodes[leg.node]
         term, util = strain(node, leg.added_units, priorities)
         strain_total += term
-        if term >= 0.005:
+        if term >= 0.005 and explain:
             notes.append(
                 f"node strain ${term:.2f} = ${priorities.node_strain_weight:.2f} x "
-                f"({util:.0%} utilisation - {priorities.node_strain_threshold:.0%}) at {leg.node}"
+                f"({util:.0%} utilisation - {priorities.node_strain_threshold:.0%}) "
+                f"at {leg.node}"
             )
     node_strain = cents(strain_total)
 
@@ -205,31 +231,33 @@ def score(
         )
         goodwill = priorities.cancel_penalty.get(order.customer_tier, 0.0)
         margin = priorities.margin_weight * lost + goodwill
-        notes.append(
-            f"margin ${margin:.2f} = lost margin ${lost:.2f} x {priorities.margin_weight:g} + "
-            f"cancellation goodwill ${goodwill:.2f} ({order.customer_tier.value})"
-        )
+        if explain:
+            notes.append(
+                f"margin ${margin:.2f} = lost margin ${lost:.2f} x {priorities.margin_weight:g} + "
+                f"cancellation goodwill ${goodwill:.2f} ({order.customer_tier.value})"
+            )
     margin_impact = cents(margin)
 
     per_day = priorities.repromise_penalty_per_day.get(order.customer_tier, 0.0)
     promise_change = cents(max(0.0, plan.promise_shift_days) * per_day)
-    if promise_change:
+    if promise_change and explain:
         notes.append(
-            f"promise change ${promise_change:.2f} = {plan.promise_shift_days:.1f} day(s) later "
-            f"x ${per_day:.2f}/day ({order.customer_tier.value})"
+            f"promise change ${promise_change:.2f} = {plan.promise_shift_days:.1f} day(s) "
+            f"later x ${per_day:.2f}/day ({order.customer_tier.value})"
         )
-    notes.extend(plan.extra_notes)
+    if explain:
+        notes.extend(plan.extra_notes)
 
     terms = (shipping, handling, lateness, split, inventory_risk, node_strain, margin_impact)
-    return ScoreBreakdown(
-        total=cents(sum(terms) + promise_change),
-        shipping=shipping,
-        handling=handling,
-        lateness_risk=lateness,
-        split_penalty=split,
-        inventory_risk=inventory_risk,
-        node_strain=node_strain,
-        margin_impact=margin_impact,
-        promise_change=promise_change,
-        notes=notes,
-    )
+    values = {
+        "total": cents(sum(terms) + promise_change),
+        "shipping": shipping,
+        "handling": handling,
+        "lateness_risk": lateness,
+        "split_penalty": split,
+        "inventory_risk": inventory_risk,
+        "node_strain": node_strain,
+        "margin_impact": margin_impact,
+        "promise_change": promise_change,
+    }
+    return values, notes
