@@ -508,15 +508,33 @@ class _Generator:
         return missing
 
     def fallbacks(self) -> None:
-        """Backorder and cancel when some line cannot be served by anyone."""
+        """Backorder and cancel when some line cannot be served by anyone, or when stock
+        exists but no allowed way ships the whole order."""
         missing = self.unservable_lines()
         if not missing and self.shipping:
             return
         if not missing:
-            # Stock exists but no legal way to ship it: treat every line as unservable.
-            missing = list(self.ctx.lines)
+            # Every line has stock somewhere, but nothing ships the order as a whole (e.g. a
+            # split would be needed and is not allowed): cancel what the best node lacks.
+            missing = self._lines_best_node_lacks()
         self.drafts.append(self._backorder())
         self.drafts.append(self._cancel(missing))
+
+    def _lines_best_node_lacks(self) -> list[tuple[str, int]]:
+        ctx = self.ctx
+        price = {line.sku: line.unit_price for line in self.order.lines}
+        best: tuple[float, str] | None = None
+        for node_id in ctx.new_work_nodes():
+            value = sum(
+                qty * price[sku] for sku, qty in ctx.lines if ctx.covers(node_id, [(sku, qty)])
+            )
+            if value > 0 and (best is None or value > best[0]):
+                best = (value, node_id)
+        if best is None:
+            return list(ctx.lines)
+        node_id = best[1]
+        lacking = [(sku, qty) for sku, qty in ctx.lines if not ctx.covers(node_id, [(sku, qty)])]
+        return lacking or list(ctx.lines)
 
     def _backorder(self) -> _Draft:
         ctx = self.ctx
@@ -557,6 +575,9 @@ class _Generator:
             for sku, qty in ctx.lines
             if qty - dict(missing).get(sku, 0) > 0
         ]
+        best = self._best_for_lines(tuple(remaining)) if remaining else None
+        if remaining and best is None:  # the rest cannot ship either: cancel every line
+            missing, remaining = list(ctx.lines), []
         price = {line.sku: line.unit_price for line in self.order.lines}
         cancelled = [(sku, qty, price[sku]) for sku, qty in missing]
         legs: list[Leg] = []
@@ -568,13 +589,11 @@ class _Generator:
                 reason="no node can serve these lines",
             )
         ]
-        if remaining:
-            best = self._best_for_lines(tuple(remaining))
-            if best is not None:
-                leg, kind = best
-                legs.append(leg)
-                delta_ship = leg.shipping + leg.handling - self.base_cost
-                actions.insert(0, self._ship_action(kind, leg, delta_ship))
+        if remaining and best is not None:
+            leg, kind = best
+            legs.append(leg)
+            delta_ship = leg.shipping + leg.handling - self.base_cost
+            actions.insert(0, self._ship_action(kind, leg, delta_ship))
         cost = sum(leg.shipping + leg.handling for leg in legs)
         delta = cost - self.base_cost
         plan = ScoreInput(legs=legs, cancelled=cancelled)

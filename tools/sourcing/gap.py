@@ -97,14 +97,23 @@ def parse_gap(text: str, name: str, source: str = "<text>") -> list[GapInstance]
     m, n = values[0], values[1]
     if m.is_integer() and n.is_integer() and len(values) == 2 + 2 * int(m) * int(n) + int(m):
         return [_instance_at(values, 0, name, source)[0]]
+    single = (
+        f"{source}: as one {int(m)} x {int(n)} problem it needs "
+        f"{2 + 2 * int(m) * int(n) + int(m)} numbers, found {len(values)}"
+        if m.is_integer() and n.is_integer() and m >= 1 and n >= 1
+        else f"{source}: not a single problem"
+    )
     count = values[0]
     if not count.is_integer() or count < 1:
-        raise GapFormatError(f"{source}: not a single problem and no leading problem count")
+        raise GapFormatError(f"{single}; and no leading problem count")
     found: list[GapInstance] = []
     pos = 1
-    for p in range(int(count)):
-        instance, pos = _instance_at(values, pos, f"{name}-{p + 1}", source)
-        found.append(instance)
+    try:
+        for p in range(int(count)):
+            instance, pos = _instance_at(values, pos, f"{name}-{p + 1}", source)
+            found.append(instance)
+    except GapFormatError as exc:
+        raise GapFormatError(f"{single}; as {int(count)} problems: {exc}") from None
     if pos != len(values):
         raise GapFormatError(
             f"{source}: {len(values) - pos} numbers left after the {int(count)} problems"
