@@ -276,3 +276,22 @@ def run_batch_benchmark(
         "greedy_uncovered": len(greedy.uncovered),
         "greedy_seconds": greedy.seconds,
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m tools.sourcing.synthetic [--orders N] [--nodes N] [--seed S] [--time-limit S]`:
+    print the benchmark's figures as one JSON object."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description="Batch re-sourcing benchmark on a synthetic surge")
+    parser.add_argument("--orders", type=int, default=10_000)
+    parser.add_argument("--nodes", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--time-limit", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    print(json.dumps(run_batch_benchmark(args.orders, args.nodes, args.seed, args.time_limit)))
+
+
+if __name__ == "__main__":
+    main()
