@@ -35,7 +35,9 @@ from tools.priorities import BusinessPriorities
 from tools.sourcing.assignment import (
     UNCOVERED,
     AssignmentBuilder,
+    AssignmentProblem,
     SolverSettings,
+    gap_pct,
     solve_assignment,
 )
 from tools.sourcing.candidates import backorder_penalty, backorder_score, split_plans
@@ -78,10 +80,15 @@ class OrderPlan(BaseModel):
 
 
 class UncoveredOrder(BaseModel):
+    """An order the plan gives no shipment (it is backordered), and why."""
+
     model_config = ConfigDict(extra="forbid")
 
     order: str
     reason: str
+    # no_option: nothing can ship it; capacity: the room/stock went to other orders;
+    # cheaper_to_wait: a shipment exists but backordering costs less in expectation.
+    cause: str = "no_option"
 
 
 class BatchPlan(BaseModel):
@@ -104,9 +111,15 @@ class BatchPlan(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
     @property
+    def cannot_cover(self) -> list[UncoveredOrder]:
+        """Orders left without a shipment for want of an option or of capacity/stock."""
+        return [u for u in self.uncovered if u.cause != "cheaper_to_wait"]
+
+    @property
     def feasible(self) -> bool:
-        """Every order got a shipment (kept, moved or split); none is left uncovered."""
-        return not self.uncovered
+        """Every order is covered: shipped (kept, moved or split) or, where that costs less
+        in expectation, deliberately backordered; none is left over for want of capacity."""
+        return not self.cannot_cover
 
     def to_candidate(self, candidate_id: str = "batch:c1") -> Candidate:
         """One candidate of kind `batch` whose actions cover every order of the plan:
@@ -387,6 +400,7 @@ def plan_batch(
 
     cap_names = [f"cap:{n}" for n in pricer.node_ids]
     options: list[_Option] = []
+    extra_vec: dict[int, PricedOptions] = {}  # options added after the solve: their pricing
     currents = [current_cost(view, o) for o in orders]
     penalties: list[float] = []
     group_of_node = {nid: i for i, nid in enumerate(pricer.node_ids)}
@@ -420,27 +434,37 @@ def plan_batch(
     base = settings or SolverSettings()
     cfg = replace(base, time_limit_s=min(base.time_limit_s, remaining) if settings else remaining)
     solution = solve_assignment(problem, cfg)
+    choice = list(solution.choice)
+    rescued = _cover_left_out(
+        pricer, problem, choice, penalties, resource_ids, exclude, options_per_order
+    )
+    for i, (pos, ext) in rescued.items():
+        options.append(_Option("reallocate", float(ext.total[pos]), (), {}, None, pos))
+        choice[i] = len(options) - 1
+        extra_vec[len(options) - 1] = ext
 
     plans: list[OrderPlan] = []
     uncovered: list[UncoveredOrder] = []
     before_total = after_total = 0.0
     for i, ctx in enumerate(contexts):
         before, before_cost = _before(ctx, own[i], penalties[i], currents[i])
-        k = solution.choice[i]
+        k = choice[i]
         if k == UNCOVERED:
             back = backorder_score(ctx)[0]
             cheapest = min(
                 (float(problem.option_cost[x]) for x in np.flatnonzero(problem.option_job == i)),
                 default=None,
             )
-            reason = (
-                "no node can ship it: no stock, no legal service or no room"
-                if cheapest is None
-                else "capacity or stock taken by orders it is cheaper to serve"
-                if cheapest < back.total
-                else "backordering costs less than any shipment"
-            )
-            uncovered.append(UncoveredOrder(order=ctx.order.id, reason=reason))
+            if cheapest is None:
+                cause, reason = "no_option", "no node can ship it: no stock, no legal service"
+            elif cheapest < back.total:
+                cause, reason = (
+                    "capacity",
+                    "capacity or stock taken by orders it is cheaper to serve",
+                )
+            else:
+                cause, reason = "cheaper_to_wait", "backordering costs less than any shipment"
+            uncovered.append(UncoveredOrder(order=ctx.order.id, reason=reason, cause=cause))
             plan = OrderPlan.model_construct(
                 order=ctx.order.id,
                 kind="backorder",
@@ -455,8 +479,9 @@ def plan_batch(
         else:
             opt = options[k]
             if opt.vec_pos >= 0:
-                opt.legs = (_leg_from_vector(pricer, vec, opt.vec_pos, lines_of[i]),)
-                opt.breakdown = _vector_breakdown(pricer, vec, opt.vec_pos, opt.legs[0])
+                source = extra_vec.get(k, vec)
+                opt.legs = (_leg_from_vector(pricer, source, opt.vec_pos, lines_of[i]),)
+                opt.breakdown = _vector_breakdown(pricer, source, opt.vec_pos, opt.legs[0])
             sc = opt.breakdown
             assert sc is not None
             cost = sum(leg.shipping + leg.handling for leg in opt.legs)
@@ -479,7 +504,7 @@ def plan_batch(
         total_expected_cost_before=round(before_total, 2),
         total_expected_cost_after=round(after_total, 2),
         lower_bound=None if solution.lower_bound is None else round(solution.lower_bound, 4),
-        gap_pct=None if solution.gap_pct is None else round(solution.gap_pct, 4),
+        gap_pct=_gap(after_total, solution.lower_bound),
         seconds=round(seconds, 3),
         method=solution.method,
         optimal=solution.optimal,
@@ -490,8 +515,81 @@ def plan_batch(
         notes=[
             f"{len(orders)} orders, {problem.n_options} options, {problem.n_resources} "
             f"resources; built in {build_seconds:.2f} s, solved in {solution.seconds:.2f} s",
+            f"lower bound: LP relaxation over the {options_per_order} best options of each "
+            f"order among its {nearest_nodes} nearest eligible nodes (plus keep and splits)",
+            *(
+                [f"{len(rescued)} order(s) left out by the plan placed on farther nodes"]
+                if rescued
+                else []
+            ),
         ],
     )
+
+
+def _gap(objective: float, bound: float | None) -> float | None:
+    found = gap_pct(objective, bound)
+    return None if found is None else round(found, 4)
+
+
+def _cover_left_out(
+    pricer: BatchPricer,
+    problem: AssignmentProblem,
+    choice: list[int],
+    penalties: list[float],
+    resource_ids: dict[str, int],
+    exclude: np.ndarray,
+    per_order: int,
+) -> dict[int, tuple[int, PricedOptions]]:
+    """Orders the plan leaves out while cheaper shipments exist beyond their shortlist: give
+    each, in turn, the cheapest option from any eligible node that still fits the capacity
+    and stock the plan leaves. Returns {order position: (option index, its pricing)}."""
+    left = [i for i, k in enumerate(choice) if k == UNCOVERED]
+    if not left:
+        return {}
+    residual = problem.capacity - problem.loads(np.asarray(choice))
+    eligible = pricer.eligible()
+    n_svc = len(pricer.service_ids)
+    found: dict[int, tuple[int, PricedOptions]] = {}
+    untouched: dict[str, float] = {}
+    for i in left:
+        nodes = np.flatnonzero(eligible[i])
+        nodes = nodes[nodes != exclude[i]]
+        if len(nodes) == 0:
+            continue
+        order = np.full(len(nodes) * n_svc, i, dtype=np.int64)
+        node = np.repeat(nodes, n_svc)
+        service = np.tile(np.arange(n_svc, dtype=np.int64), len(nodes))
+        priced, legal = pricer.price(order, node, service)
+        priced = priced.take(legal)
+        ranked = np.lexsort((priced.service, priced.node, priced.total))
+        lines = order_lines(pricer.orders[i])
+        for pos in ranked[: per_order * 4].tolist():
+            if priced.total[pos] >= penalties[i]:
+                break
+            n = int(priced.node[pos])
+            node_id = pricer.node_ids[n]
+            needs = [(f"cap:{node_id}", float(pricer.orders[i].units), pricer.room[n])] + [
+                (f"inv:{node_id}/{sku}", float(qty), pricer.atp[n, pricer.sku_index[sku]])
+                for sku, qty in lines
+            ]
+            for name, _, full in needs:  # resources no option used so far: all still free
+                if name not in resource_ids and name not in untouched:
+                    untouched[name] = float(full)
+
+            def left_of(name: str) -> float:
+                if name in resource_ids:
+                    return float(residual[resource_ids[name]])
+                return untouched[name]
+
+            if all(left_of(name) + 1e-9 >= amount for name, amount, _ in needs):
+                for name, amount, _ in needs:
+                    if name in resource_ids:
+                        residual[resource_ids[name]] -= amount
+                    else:
+                        untouched[name] -= amount
+                found[i] = (pos, priced)
+                break
+    return found
 
 
 def _leg_from_vector(

@@ -264,7 +264,8 @@ def run_batch_benchmark(
         "method": plan.method,
         "time_limited": plan.time_limited,
         "feasible": plan.feasible,
-        "uncovered": len(plan.uncovered),
+        "uncovered": len(plan.uncovered),  # backordered (by choice or for want of room)
+        "cannot_cover": len(plan.cannot_cover),
         "options": plan.options,
         "resources": plan.resources,
         "objective": plan.total_expected_cost_after,

@@ -100,6 +100,7 @@ def test_cannot_cover_names_the_orders_left_over() -> None:
     assert not plan.feasible
     assert [u.order for u in plan.uncovered] == list(sit.affected_orders)
     assert all("no node can ship it" in u.reason for u in plan.uncovered)
+    assert [u.order for u in plan.cannot_cover] == list(sit.affected_orders)
     candidate = plan.to_candidate()
     assert candidate.uncovered_orders == list(sit.affected_orders)
     assert {a.type for a in candidate.actions} == {
@@ -116,6 +117,7 @@ def test_scarce_room_goes_to_the_orders_worth_it() -> None:
     check_plan(view, sit, limits, plan)
     assert plan.uncovered  # not everyone fits
     assert any("capacity or stock" in u.reason for u in plan.uncovered)
+    assert not plan.feasible and plan.cannot_cover
 
 
 def test_example_events(view: NetworkView, example_event) -> None:  # type: ignore[no-untyped-def]
