@@ -159,9 +159,30 @@ def eval_gap(
     files: Annotated[list[Path], typer.Argument(help="OR-Library GAP instance files")],
     time_limit: Annotated[float, typer.Option(help="Seconds per instance")] = 10.0,
     json_out: JsonOption = False,
+    solver: Annotated[
+        str, typer.Option(help="execlayer (the batch optimizer) | highs-mip (plain HiGHS MIP)")
+    ] = "execlayer",
+    compare_highs: Annotated[
+        bool,
+        typer.Option("--compare-highs", help="Also run plain HiGHS MIP with the same time limit."),
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the search (execlayer solver)")] = 0,
 ) -> None:
     """Solve OR-Library GAP instances (minimisation) with the batch optimizer."""
-    unavailable("eval gap", "sourcing")
+    from tools.sourcing.gap_report import GapRunError, run_gap
+
+    try:
+        run_gap(
+            files,
+            time_limit_s=time_limit,
+            json_out=json_out,
+            solver=solver,
+            compare_highs=compare_highs,
+            seed=seed,
+        )
+    except GapRunError as exc:
+        err.print(f"[bold red]execlayer eval gap:[/] {exc}")
+        raise typer.Exit(code=2) from None
 
 
 @policy_app.command("check")

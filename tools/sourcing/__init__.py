@@ -1,0 +1,1 @@
+"""Sourcing: candidate resolutions, their expected-cost score and batch re-sourcing."""

@@ -1,0 +1,860 @@
+"""Candidate resolutions for one affected order, each scored by expected cost.
+
+`generate_candidates(view, situation, order_id, priorities, limits)` lists every kind of
+resolution that is feasible and allowed, best (lowest expected cost) first:
+
+- keep: the current allocation, when it still stands (`hold`, cost delta 0);
+- reallocate: another node with stock for every line, by one of its best legal services;
+- upgrade_service / rebook: the same node with a faster service / another service;
+- split: across at most `max_split_nodes` nodes, when no single node covers the order or a
+  split is cheaper;
+- transfer_inventory: move stock to the order's node and ship from there, when that beats
+  reallocating (e.g. the stock sits at a node that cannot serve the order's channel);
+- repromise: the best shipment that cannot make the old promise, with the promise moved to the
+  end of its arrival day and the customer told;
+- backorder: no stock anywhere: wait for the restock (`details.restock_at`, or
+  `DEFAULT_RESTOCK_DAYS`), new promise, customer told;
+- cancel_lines: cancel the lines nobody can serve, ship the rest, customer told.
+
+An order whose allocation is broken and that no node can serve still gets backorder and
+cancel candidates: the list is never empty for an order that exists.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from tools.carriers import Quote, current_cost, legal_quotes
+from tools.decisions import Action, ActionLine, ActionType, Candidate, ScoreBreakdown, SplitLeg
+from tools.network import SERVICE_LEVEL_SPEED, ShipTo
+from tools.priorities import BusinessPriorities
+from tools.promise import on_time_probability
+from tools.sourcing.limits import SourcingLimits
+from tools.sourcing.options import Lines, OrderContext, leg_of, release_for
+from tools.sourcing.score import Leg, ScoreInput, legs_on_time, score, score_total
+from tools.sourcing.situation import Situation
+from tools.view import NetworkView
+
+DAY = timedelta(days=1)
+# Without a restock date in the event, stock is assumed back this many days after it.
+DEFAULT_RESTOCK_DAYS = 7.0
+# After a restock, the order ships from the node as usual: this many days to the customer.
+BACKORDER_SHIP_DAYS = 2.0
+# A restock date is a supplier's promise: P(the backordered order meets its new promise).
+BACKORDER_ON_TIME = 0.8
+# Pruning: services kept per node, nodes kept for reallocation, splits and transfers kept.
+SERVICES_PER_NODE = 2
+NODES_KEPT = 6
+SPLITS_KEPT = 3
+TRANSFERS_KEPT = 2
+REPROMISES_KEPT = 2
+
+KIND_ORDER = {
+    "keep": 0,
+    "reallocate": 1,
+    "upgrade_service": 2,
+    "rebook": 3,
+    "split": 4,
+    "transfer_inventory": 5,
+    "repromise": 6,
+    "backorder": 7,
+    "cancel_lines": 8,
+}
+
+
+class UnknownOrderError(KeyError):
+    def __str__(self) -> str:
+        return f"unknown order {self.args[0]!r}"
+
+
+@dataclass
+class _Draft:
+    """A candidate before ids are assigned."""
+
+    kind: str
+    summary: str
+    actions: list[Action]
+    score: ScoreBreakdown
+    cost_delta: float
+    eta: datetime | None
+    on_time_probability: float | None
+    units_by_node: dict[str, int] = field(default_factory=dict)
+    capacity_by_node: dict[str, int] = field(default_factory=dict)
+    legs: tuple[Leg, ...] = ()
+
+    def key(self) -> tuple[float, int, str]:
+        return (self.score.total, KIND_ORDER.get(self.kind, 99), self.summary)
+
+
+def _fmt_time(moment: datetime | None) -> str:
+    return moment.strftime("%a %H:%M") if moment else "n/a"
+
+
+def _money(delta: float) -> str:
+    return f"+${delta:.2f}" if delta >= 0 else f"-${-delta:.2f}"
+
+
+def _action_lines(lines: Sequence[tuple[str, int]]) -> list[ActionLine]:
+    return [ActionLine(sku=sku, qty=qty) for sku, qty in lines]
+
+
+def _end_of_day(moment: datetime) -> datetime:
+    return moment.replace(hour=23, minute=59, second=0, microsecond=0)
+
+
+def _describe_lines(lines: Sequence[tuple[str, int]]) -> str:
+    return ", ".join(f"{qty} x {sku}" for sku, qty in lines)
+
+
+class _Generator:
+    def __init__(self, ctx: OrderContext) -> None:
+        self.ctx = ctx
+        self.view = ctx.view
+        self.order = ctx.order
+        self.base_cost = current_cost(ctx.view, ctx.order)
+        self.drafts: list[_Draft] = []
+        self.shipping: list[_Draft] = []  # drafts that ship the whole order now
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _score(self, plan: ScoreInput) -> ScoreBreakdown:
+        return score(self.view, self.order, self.ctx.priorities, plan)
+
+    def _draft(
+        self,
+        kind: str,
+        summary: str,
+        actions: list[Action],
+        legs: Sequence[Leg],
+        *,
+        new_work: bool,
+        plan: ScoreInput | None = None,
+    ) -> _Draft:
+        sc = self._score(plan or ScoreInput(legs=legs))
+        cost = sum(leg.shipping + leg.handling for leg in legs)
+        units: dict[str, int] = {}
+        capacity: dict[str, int] = {}
+        if new_work:
+            for leg in legs:
+                units[leg.node] = units.get(leg.node, 0) + leg.units
+                capacity[leg.node] = capacity.get(leg.node, 0) + leg.added_units
+        eta = max((leg.eta for leg in legs), default=None)
+        return _Draft(
+            kind=kind,
+            summary=summary,
+            actions=actions,
+            score=sc,
+            cost_delta=round(cost - self.base_cost, 2),
+            eta=eta,
+            on_time_probability=round(legs_on_time(legs), 4) if legs else None,
+            units_by_node=units,
+            capacity_by_node=capacity,
+            legs=tuple(legs),
+        )
+
+    def _ship_action(self, kind: str, leg: Leg, delta: float) -> Action:
+        types = {
+            "keep": ActionType.HOLD,
+            "reallocate": ActionType.REALLOCATE,
+            "upgrade_service": ActionType.UPGRADE_SERVICE,
+            "rebook": ActionType.BOOK_CARRIER,
+        }
+        return Action(
+            type=types[kind],
+            order=self.order.id,
+            node=leg.node,
+            carrier_service=leg.carrier_service,
+            lines=_action_lines(leg.lines),
+            cost_delta=round(delta, 2),
+            eta=leg.eta,
+            from_node=self.ctx.current_node if kind == "reallocate" else None,
+            reason="keep the current allocation" if kind == "keep" else None,
+        )
+
+    def _single(self, kind: str, q: Quote, *, new_work: bool) -> _Draft:
+        leg = leg_of(q, self.ctx.lines, new_work=new_work)
+        delta = q.cost - self.base_cost
+        verbs = {
+            "keep": f"Keep {self.order.id} at {q.node} on {q.carrier_service}",
+            "reallocate": f"Move {self.order.id} to {q.node} by {q.carrier_service}",
+            "upgrade_service": f"Upgrade {self.order.id} at {q.node} to {q.carrier_service}",
+            "rebook": f"Rebook {self.order.id} at {q.node} on {q.carrier_service}",
+        }
+        summary = (
+            f"{verbs[kind]}: {_money(delta)}, ETA {_fmt_time(q.eta)}, "
+            f"{q.on_time_probability:.0%} on time"
+        )
+        draft = self._draft(
+            kind, summary, [self._ship_action(kind, leg, delta)], [leg], new_work=new_work
+        )
+        if kind == "keep":
+            draft.cost_delta = 0.0
+        return draft
+
+    # -- kinds -----------------------------------------------------------------------------
+    def keep(self) -> None:
+        ctx = self.ctx
+        if ctx.broken or ctx.current_node is None or ctx.current_service is None:
+            return
+        if not ctx.keeps_own_stock():
+            return
+        q = ctx.current_quote()
+        if q is None:
+            return
+        draft = self._single("keep", q, new_work=False)
+        self.drafts.append(draft)
+        self.shipping.append(draft)
+
+    def same_node(self) -> None:
+        """Faster services (upgrade) or other services (rebook) at the current node."""
+        ctx = self.ctx
+        node_id, service_id = ctx.current_node, ctx.current_service
+        if node_id is None or service_id is None or not ctx.keeps_own_stock():
+            return
+        if not ctx.may_use_node(node_id):
+            return
+        current_level = SERVICE_LEVEL_SPEED[self.view.services[service_id][1].level]
+        upgrades: list[_Draft] = []
+        rebooks: list[_Draft] = []
+        for q in ctx.quotes(node_id, ctx.lines):
+            if q.carrier_service == service_id and not ctx.broken:
+                continue
+            if SERVICE_LEVEL_SPEED[q.level] < current_level:
+                upgrades.append(self._single("upgrade_service", q, new_work=False))
+            else:
+                rebooks.append(self._single("rebook", q, new_work=False))
+        for group in (upgrades, rebooks):
+            group.sort(key=_Draft.key)
+            kept = _pareto(group)[:SERVICES_PER_NODE]
+            self.drafts.extend(kept)
+            self.shipping.extend(kept)
+
+    def reallocations(self) -> None:
+        ctx = self.ctx
+        per_node: list[list[_Draft]] = []
+        own_node = ctx.current_node if ctx.keeps_own_stock() else None
+        for node_id in ctx.new_work_nodes():
+            if node_id == own_node:
+                continue  # the order's own node: keep / upgrade / rebook
+            if not ctx.covers(node_id, ctx.lines) or not ctx.has_room(node_id, ctx.units):
+                continue
+            options = [
+                self._single("reallocate", q, new_work=True) for q in ctx.quotes(node_id, ctx.lines)
+            ]
+            options.sort(key=_Draft.key)
+            options = _pareto(options)[:SERVICES_PER_NODE]
+            if options:
+                per_node.append(options)
+        per_node.sort(key=lambda opts: opts[0].key())
+        for options in per_node[:NODES_KEPT]:
+            self.drafts.extend(options)
+            self.shipping.extend(options)
+        # Nodes beyond the shortlist still count as shipping options for re-promises.
+        for options in per_node[NODES_KEPT:]:
+            self.shipping.extend(options[:1])
+
+    def splits(self) -> None:
+        best_single = min((d.score.total for d in self.shipping), default=math.inf)
+        drafts = sorted(
+            (self._split_draft(list(legs)) for legs in split_plans(self.ctx)), key=_Draft.key
+        )
+        # Splits when no single node can ship the order, or when a split is cheaper.
+        drafts = [d for d in drafts if d.score.total < best_single][:SPLITS_KEPT]
+        self.drafts.extend(drafts)
+        self.shipping.extend(drafts)
+
+    def _split_draft(self, legs: list[Leg]) -> _Draft:
+        cost = sum(leg.shipping + leg.handling for leg in legs)
+        delta = cost - self.base_cost
+        eta = max(leg.eta for leg in legs)
+        all_lines: dict[str, int] = {}
+        for leg in legs:
+            for sku, qty in leg.lines:
+                all_lines[sku] = all_lines.get(sku, 0) + qty
+        action = Action(
+            type=ActionType.SPLIT,
+            order=self.order.id,
+            lines=_action_lines(list(all_lines.items())),
+            cost_delta=round(delta, 2),
+            eta=eta,
+            from_node=self.ctx.current_node,
+            legs=[
+                SplitLeg(
+                    node=leg.node,
+                    carrier_service=leg.carrier_service,
+                    lines=_action_lines(leg.lines),
+                    cost=round(leg.shipping + leg.handling, 2),
+                    eta=leg.eta,
+                )
+                for leg in legs
+            ],
+        )
+        parts = " and ".join(f"{leg.node} ({_describe_lines(leg.lines)})" for leg in legs)
+        p = legs_on_time(legs)
+        summary = (
+            f"Split {self.order.id} across {parts}: {_money(delta)}, ETA {_fmt_time(eta)}, "
+            f"{p:.0%} on time"
+        )
+        return self._draft("split", summary, [action], legs, new_work=True)
+
+    def transfers(self) -> None:
+        """Stock moved to the order's node, then shipped from there."""
+        ctx = self.ctx
+        target = ctx.current_node
+        if target is None or not ctx.may_use_node(target) or ctx.keeps_own_stock():
+            return
+        missing = [(s, q) for s, q in ctx.lines if not ctx.own_line_there(target, s, q)]
+        if not missing or ctx.current_service is None:
+            return
+        node = self.view.nodes[target]
+        target_as_destination = ShipTo(lat=node.lat, lon=node.lon, region=node.region)
+        best_realloc = min(
+            (d.score.total for d in self.shipping if d.kind in ("reallocate", "split")),
+            default=math.inf,
+        )
+        drafts: list[_Draft] = []
+        for source in self.view.nodes:
+            src = self.view.nodes[source]
+            if source == target or source in ctx.situation.avoid(self.order.id):
+                continue
+            if src.status.value == "closed" or src.capacity_units_per_day <= 0:
+                continue
+            if not ctx.covers(source, missing) or not ctx.has_room(
+                source, sum(q for _, q in missing)
+            ):
+                continue
+            hazmat = self.view.is_hazmat(s for s, _ in missing)
+            moves = [
+                q
+                for q in legal_quotes(
+                    self.view,
+                    source,
+                    target_as_destination,
+                    self.view.lines_weight_kg(missing),
+                    self.order.promised_by,
+                    release_for(self.view, ctx.situation, source),
+                )
+                if q.carrier_service not in ctx.situation.unbookable_services
+                and ctx.limits.mode_allowed(q.mode, hazmat)
+                and ctx.limits.carrier_allowed(q.carrier, src.region, node.region)
+            ]
+            if not moves:
+                continue
+            move = moves[0]  # cheapest transfer
+            outbound = ctx.quotes(
+                target, ctx.lines, release=max(move.eta, ctx.situation.release_at)
+            )
+            if not outbound:
+                continue
+            for out in outbound[:SERVICES_PER_NODE]:
+                drafts.append(self._transfer_draft(source, missing, move, out))
+        drafts.sort(key=_Draft.key)
+        drafts = [d for d in drafts if d.score.total < best_realloc][:TRANSFERS_KEPT]
+        self.drafts.extend(drafts)
+        self.shipping.extend(drafts)
+
+    def _transfer_draft(
+        self, source: str, moved: Lines | list[tuple[str, int]], move: Quote, out: Quote
+    ) -> _Draft:
+        ctx = self.ctx
+        units = sum(q for _, q in moved)
+        transfer_leg = Leg(
+            node=source,
+            carrier_service=move.carrier_service,
+            lines=tuple(moved),
+            shipping=move.shipping_cost,
+            handling=move.handling_cost,
+            on_time_probability=1.0,
+            eta=move.eta,
+            distance_km=move.distance_km,
+            added_units=units,
+        )
+        out_leg = Leg(
+            node=out.node,
+            carrier_service=out.carrier_service,
+            lines=ctx.lines,
+            shipping=out.shipping_cost,
+            handling=out.handling_cost,
+            on_time_probability=out.on_time_probability,
+            eta=out.eta,
+            distance_km=out.distance_km,
+            added_units=0,
+            takes_stock=False,
+        )
+        delta = move.cost + out.cost - self.base_cost
+        plan = ScoreInput(
+            legs=[transfer_leg, out_leg],
+            on_time_probability=out.on_time_probability,
+            extra_notes=["transfer + outbound are one customer shipment: no split penalty"],
+        )
+        sc = self._score(plan)
+        # One parcel reaches the customer: the transfer is not a split.
+        sc = sc.model_copy(
+            update={"split_penalty": 0.0, "total": round(sc.total - sc.split_penalty, 2)}
+        )
+        actions = [
+            Action(
+                type=ActionType.TRANSFER_INVENTORY,
+                order=self.order.id,
+                node=out.node,
+                from_node=source,
+                carrier_service=move.carrier_service,
+                lines=_action_lines(moved),
+                cost_delta=round(move.cost, 2),
+                eta=move.eta,
+            ),
+            Action(
+                type=ActionType.HOLD
+                if out.carrier_service == ctx.current_service
+                else ActionType.BOOK_CARRIER,
+                order=self.order.id,
+                node=out.node,
+                carrier_service=out.carrier_service,
+                lines=_action_lines(ctx.lines),
+                cost_delta=round(out.cost - self.base_cost, 2),
+                eta=out.eta,
+                reason=f"ship from {out.node} once the transfer from {source} arrives",
+            ),
+        ]
+        summary = (
+            f"Transfer {_describe_lines(moved)} from {source} to {out.node}, then ship "
+            f"{self.order.id} by {out.carrier_service}: {_money(delta)}, ETA {_fmt_time(out.eta)}, "
+            f"{out.on_time_probability:.0%} on time"
+        )
+        return _Draft(
+            kind="transfer_inventory",
+            summary=summary,
+            actions=actions,
+            score=sc,
+            cost_delta=round(delta, 2),
+            eta=out.eta,
+            on_time_probability=round(out.on_time_probability, 4),
+            units_by_node={source: units},
+            capacity_by_node={source: units},
+            legs=(transfer_leg, out_leg),
+        )
+
+    def repromises(self) -> None:
+        """The shipments that cannot make the promise, with the promise moved to their ETA."""
+        ctx = self.ctx
+        promised = self.order.promised_by
+        drafts: list[_Draft] = []
+        for base in self.shipping:
+            if base.eta is None or base.eta <= promised or base.kind == "transfer_inventory":
+                continue
+            new_promise = _end_of_day(base.eta)
+            shift = (new_promise - promised) / DAY
+            cap = ctx.limits.max_repromise_days
+            if cap is not None and shift > cap + 1e-9:
+                continue
+            legs = [_against(leg, new_promise) for leg in base.legs]
+            p_new = legs_on_time(legs)
+            plan = ScoreInput(
+                legs=legs,
+                on_time_probability=p_new,
+                lateness_against=f"the new promise {new_promise:%a %d %b}",
+                promise_shift_days=shift,
+            )
+            sc = self._score(plan)
+            actions = [
+                *base.actions,
+                Action(
+                    type=ActionType.REPROMISE,
+                    order=self.order.id,
+                    promised_by=new_promise,
+                    reason=(
+                        f"cannot arrive by {promised:%a %d %b %H:%M}; "
+                        f"earliest {_fmt_time(base.eta)}"
+                    ),
+                ),
+                _notify(self.order.id, f"Your order will arrive by {new_promise:%A %d %B}."),
+            ]
+            summary = (
+                f"Re-promise {self.order.id} to {new_promise:%a %d %b} (+{shift:.1f} d) and "
+                f"{_lower_first(base.summary.split(':')[0])}: {_money(base.cost_delta)}, "
+                f"{p_new:.0%} on time for the new date"
+            )
+            drafts.append(
+                _Draft(
+                    kind="repromise",
+                    summary=summary,
+                    actions=actions,
+                    score=sc,
+                    cost_delta=base.cost_delta,
+                    eta=base.eta,
+                    on_time_probability=base.on_time_probability,
+                    units_by_node=dict(base.units_by_node),
+                    capacity_by_node=dict(base.capacity_by_node),
+                    legs=tuple(legs),
+                )
+            )
+        drafts.sort(key=_Draft.key)
+        self.drafts.extend(drafts[:REPROMISES_KEPT])
+
+    def unservable_lines(self) -> list[tuple[str, int]]:
+        """Lines no node may serve from its stock (not even split across nodes)."""
+        ctx = self.ctx
+        nodes = ctx.new_work_nodes()
+        own = ctx.current_node if ctx.keeps_own_stock() else None
+        missing = []
+        for sku, qty in ctx.lines:
+            if own is not None:
+                continue
+            total = sum(ctx.available(n, sku) for n in nodes)
+            if total < qty:
+                missing.append((sku, qty))
+        return missing
+
+    def fallbacks(self) -> None:
+        """Backorder and cancel when some line cannot be served by anyone, or when stock
+        exists but no allowed way ships the whole order."""
+        missing = self.unservable_lines()
+        if not missing and self.shipping:
+            return
+        if not missing:
+            # Every line has stock somewhere, but nothing ships the order as a whole (e.g. a
+            # split would be needed and is not allowed): cancel what the best node lacks.
+            missing = self._lines_best_node_lacks()
+        self.drafts.append(self._backorder())
+        self.drafts.append(self._cancel(missing))
+
+    def _lines_best_node_lacks(self) -> list[tuple[str, int]]:
+        ctx = self.ctx
+        price = {line.sku: line.unit_price for line in self.order.lines}
+        best: tuple[float, str] | None = None
+        for node_id in ctx.new_work_nodes():
+            value = sum(
+                qty * price[sku] for sku, qty in ctx.lines if ctx.covers(node_id, [(sku, qty)])
+            )
+            if value > 0 and (best is None or value > best[0]):
+                best = (value, node_id)
+        if best is None:
+            return list(ctx.lines)
+        node_id = best[1]
+        lacking = [(sku, qty) for sku, qty in ctx.lines if not ctx.covers(node_id, [(sku, qty)])]
+        return lacking or list(ctx.lines)
+
+    def _backorder(self) -> _Draft:
+        ctx = self.ctx
+        sc, new_promise, restock = backorder_score(ctx)
+        shift = max(0.0, (new_promise - self.order.promised_by) / DAY)
+        actions = [
+            Action(
+                type=ActionType.BACKORDER,
+                order=self.order.id,
+                lines=_action_lines(ctx.lines),
+                promised_by=new_promise,
+                reason=f"no node can serve it now; restock {restock:%a %d %b}",
+            ),
+            _notify(
+                self.order.id,
+                f"Your order is backordered; new delivery date {new_promise:%A %d %B}.",
+            ),
+        ]
+        summary = (
+            f"Backorder {self.order.id} until restock {restock:%a %d %b} and tell the customer: "
+            f"new promise {new_promise:%a %d %b} (+{shift:.1f} d)"
+        )
+        p_original = 1.0 if new_promise <= self.order.promised_by else 0.0
+        return _Draft(
+            kind="backorder",
+            summary=summary,
+            actions=actions,
+            score=sc,
+            cost_delta=0.0,
+            eta=new_promise,
+            on_time_probability=p_original,
+        )
+
+    def _cancel(self, missing: list[tuple[str, int]]) -> _Draft:
+        ctx = self.ctx
+        remaining = [
+            (sku, qty - dict(missing).get(sku, 0))
+            for sku, qty in ctx.lines
+            if qty - dict(missing).get(sku, 0) > 0
+        ]
+        best = self._best_for_lines(tuple(remaining)) if remaining else None
+        if remaining and best is None:  # the rest cannot ship either: cancel every line
+            missing, remaining = list(ctx.lines), []
+        price = {line.sku: line.unit_price for line in self.order.lines}
+        cancelled = [(sku, qty, price[sku]) for sku, qty in missing]
+        legs: list[Leg] = []
+        actions = [
+            Action(
+                type=ActionType.CANCEL_LINES,
+                order=self.order.id,
+                lines=_action_lines(missing),
+                reason="no node can serve these lines",
+            )
+        ]
+        if remaining and best is not None:
+            leg, kind = best
+            legs.append(leg)
+            delta_ship = leg.shipping + leg.handling - self.base_cost
+            actions.insert(0, self._ship_action(kind, leg, delta_ship))
+        cost = sum(leg.shipping + leg.handling for leg in legs)
+        delta = cost - self.base_cost
+        plan = ScoreInput(legs=legs, cancelled=cancelled)
+        sc = self._score(plan)
+        actions.append(
+            _notify(
+                self.order.id,
+                f"We cannot deliver {_describe_lines(missing)}; it is cancelled and refunded.",
+            )
+        )
+        summary = (
+            f"Cancel {_describe_lines(missing)} of {self.order.id} and tell the customer"
+            + (f"; ship the rest from {legs[0].node}" if legs else "")
+            + f": {_money(delta)}, margin lost ${sc.margin_impact:.2f}"
+        )
+        units = {legs[0].node: legs[0].units} if legs and legs[0].added_units else {}
+        return _Draft(
+            kind="cancel_lines",
+            summary=summary,
+            actions=actions,
+            score=sc,
+            cost_delta=round(delta, 2),
+            eta=legs[0].eta if legs else None,
+            on_time_probability=round(legs[0].on_time_probability, 4) if legs else None,
+            units_by_node=units,
+            capacity_by_node=dict(units),
+            legs=tuple(legs),
+        )
+
+    def _best_for_lines(self, lines: Lines) -> tuple[Leg, str] | None:
+        """Cheapest-by-score single-node shipment of some lines (own node first)."""
+        ctx = self.ctx
+        best: tuple[float, str, Leg, str] | None = None
+        own = ctx.current_node if ctx.keeps_own_stock() else None
+        for node_id in ctx.new_work_nodes():
+            is_own = node_id == own
+            if not is_own and (
+                not ctx.covers(node_id, lines)
+                or not ctx.has_room(node_id, sum(q for _, q in lines))
+            ):
+                continue
+            for q in ctx.quotes(node_id, lines):
+                leg = leg_of(q, lines, new_work=not is_own)
+                total = self._score(ScoreInput(legs=[leg])).total
+                kind = (
+                    ("keep" if q.carrier_service == ctx.current_service else "rebook")
+                    if is_own
+                    else "reallocate"
+                )
+                key = (total, f"{node_id}/{q.carrier_service}")
+                if best is None or key < best[:2]:
+                    best = (total, key[1], leg, kind)
+        return None if best is None else (best[2], best[3])
+
+    def run(self) -> list[_Draft]:
+        self.keep()
+        self.same_node()
+        self.reallocations()
+        self.splits()
+        self.transfers()
+        self.repromises()
+        self.fallbacks()
+        return self.drafts
+
+
+def _against(leg: Leg, promise: datetime) -> Leg:
+    """The leg with its on-time probability measured against another promise."""
+    slack = (promise - leg.eta) / DAY
+    p = on_time_probability(leg.reliability, slack, leg.transit_days, leg.disrupted)
+    return replace(leg, on_time_probability=p)
+
+
+def _notify(order_id: str, message: str) -> Action:
+    return Action(type=ActionType.NOTIFY_CUSTOMER, order=order_id, message=message)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _pareto(drafts: list[_Draft]) -> list[_Draft]:
+    """Drop options another option beats on expected cost, arrival and P(on time) at once."""
+    kept: list[_Draft] = []
+    for d in drafts:  # sorted by score: a dominating option comes first
+        dominated = any(
+            k.eta is not None
+            and d.eta is not None
+            and k.score.total <= d.score.total
+            and k.eta <= d.eta
+            and (k.on_time_probability or 0.0) >= (d.on_time_probability or 0.0)
+            for k in kept
+        )
+        if not dominated:
+            kept.append(d)
+    return kept
+
+
+def _greedy_cover(
+    ctx: OrderContext, first: str, nodes: list[str], limit: int
+) -> list[tuple[str, Lines]] | None:
+    """Cover the order's lines from `first`, then from the nodes covering most of what is left
+    (ties: snapshot order), using at most `limit` nodes. None if it cannot."""
+    remaining = dict(ctx.lines)
+    plan: list[tuple[str, Lines]] = []
+    candidates = [first] + [n for n in nodes if n != first]
+    while remaining and len(plan) < limit:
+        pick = None
+        best_units = 0
+        for n in candidates:
+            if any(n == p for p, _ in plan):
+                continue
+            units = sum(min(ctx.available(n, s), q) for s, q in remaining.items())
+            if units > best_units:
+                pick, best_units = n, units
+            if n == first and not plan and units > 0:
+                pick, best_units = n, units
+                break
+        if pick is None:
+            return None
+        take = tuple(
+            (s, min(ctx.available(pick, s), q))
+            for s, q in remaining.items()
+            if ctx.available(pick, s) > 0
+        )
+        plan.append((pick, take))
+        for s, q in take:
+            remaining[s] -= q
+            if remaining[s] <= 0:
+                del remaining[s]
+    return plan if not remaining else None
+
+
+def split_plans(ctx: OrderContext) -> list[tuple[Leg, ...]]:
+    """Ways to ship the order from 2..`max_split_nodes` nodes (each leg by its best service by
+    score), one per starting node of a greedy cover, without duplicates."""
+    limit = ctx.limits.max_split_nodes
+    if limit < 2 or (len(ctx.lines) < 2 and ctx.units < 2):
+        return []
+    nodes = [n for n in ctx.new_work_nodes() if any(ctx.available(n, s) > 0 for s, _ in ctx.lines)]
+    found: dict[tuple[tuple[str, Lines], ...], tuple[Leg, ...]] = {}
+    for first in nodes:
+        plan = _greedy_cover(ctx, first, nodes, limit)
+        if plan is None or len(plan) < 2:
+            continue
+        key = tuple(sorted(plan))
+        if key in found:
+            continue
+        legs: list[Leg] = []
+        for node_id, lines in plan:
+            if not ctx.has_room(node_id, sum(q for _, q in lines)):
+                break
+            options = [leg_of(q, lines, new_work=True) for q in ctx.quotes(node_id, lines)]
+            if not options:
+                break
+            legs.append(
+                min(
+                    options,
+                    key=lambda leg: (
+                        score(ctx.view, ctx.order, ctx.priorities, ScoreInput(legs=[leg])).total,
+                        leg.carrier_service,
+                    ),
+                )
+            )
+        if len(legs) == len(plan):
+            found[key] = tuple(legs)
+    return list(found.values())
+
+
+def _backorder_input(
+    ctx: OrderContext, current: float | None = None
+) -> tuple[ScoreInput, datetime, datetime]:
+    sit = ctx.situation
+    restock = sit.restock_at or (sit.release_at + timedelta(days=DEFAULT_RESTOCK_DAYS))
+    new_promise = max(
+        ctx.order.promised_by, _end_of_day(restock + timedelta(days=BACKORDER_SHIP_DAYS))
+    )
+    shift = max(0.0, (new_promise - ctx.order.promised_by) / DAY)
+    source = (
+        "the event's restock date" if sit.restock_at else f"assumed {DEFAULT_RESTOCK_DAYS:g} days"
+    )
+    total_cost = current_cost(ctx.view, ctx.order) if current is None else current
+    node = ctx.view.nodes.get(ctx.current_node or "")
+    handling = node.handling_cost_per_order if node is not None and total_cost else 0.0
+    plan = ScoreInput(
+        on_time_probability=BACKORDER_ON_TIME,
+        lateness_against=f"the new promise {new_promise:%a %d %b}",
+        promise_shift_days=shift,
+        deferred_shipping=total_cost - handling,
+        deferred_handling=handling,
+        extra_notes=[
+            f"restock {restock:%a %d %b} ({source}) + {BACKORDER_SHIP_DAYS:g} days to ship"
+        ],
+    )
+    return plan, new_promise, restock
+
+
+def backorder_score(ctx: OrderContext) -> tuple[ScoreBreakdown, datetime, datetime]:
+    """(score, new promise, restock time) of backordering the order until its restock: the
+    shipment is paid later at today's cost of the current allocation; the promise moves to
+    the restock plus `BACKORDER_SHIP_DAYS`; the restock itself is uncertain
+    (`BACKORDER_ON_TIME`)."""
+    plan, new_promise, restock = _backorder_input(ctx)
+    return score(ctx.view, ctx.order, ctx.priorities, plan), new_promise, restock
+
+
+def backorder_penalty(ctx: OrderContext, current: float | None = None) -> float:
+    """`backorder_score(ctx)[0].total`, cheaply (batch: the price of leaving an order out)."""
+    plan, _, _ = _backorder_input(ctx, current)
+    return score_total(ctx.view, ctx.order, ctx.priorities, plan)
+
+
+def generate_candidates(
+    view: NetworkView,
+    situation: Situation,
+    order_id: str,
+    priorities: BusinessPriorities,
+    limits: SourcingLimits,
+    *,
+    max_candidates: int = 24,
+) -> list[Candidate]:
+    """Every feasible, allowed resolution of one order, best (lowest expected cost) first.
+
+    Raises `UnknownOrderError` (a KeyError) for an order that is not in the view."""
+    order = view.orders.get(order_id)
+    if order is None:
+        raise UnknownOrderError(order_id)
+    if max_candidates < 1:
+        raise ValueError(f"max_candidates must be >= 1, got {max_candidates}")
+    ctx = OrderContext(view, situation, order, priorities, limits)
+    drafts = _Generator(ctx).run()
+    drafts.sort(key=_Draft.key)
+    chosen = _diverse(drafts, max_candidates)
+    return [
+        Candidate(
+            id=f"{order_id}:c{i}",
+            kind=d.kind,
+            summary=d.summary,
+            actions=d.actions,
+            orders=[order_id],
+            score=d.score,
+            cost_delta=d.cost_delta,
+            eta=d.eta,
+            on_time_probability=d.on_time_probability,
+            units_by_node=d.units_by_node,
+            capacity_by_node=d.capacity_by_node,
+        )
+        for i, d in enumerate(chosen, start=1)
+    ]
+
+
+def _diverse(drafts: list[_Draft], limit: int) -> list[_Draft]:
+    """The best `limit` drafts, always including the best of every kind present."""
+    best_of_kind: dict[str, _Draft] = {}
+    for d in drafts:
+        best_of_kind.setdefault(d.kind, d)
+    must = sorted(best_of_kind.values(), key=_Draft.key)[:limit]
+    chosen = list(must)
+    for d in drafts:
+        if len(chosen) >= limit:
+            break
+        if d not in chosen:
+            chosen.append(d)
+    chosen.sort(key=_Draft.key)
+    return chosen
