@@ -482,8 +482,9 @@ def plan_batch(
                 source = extra_vec.get(k, vec)
                 opt.legs = (_leg_from_vector(pricer, source, opt.vec_pos, lines_of[i]),)
                 opt.breakdown = _vector_breakdown(pricer, source, opt.vec_pos, opt.legs[0])
+            if opt.breakdown is None:  # pragma: no cover - every option gets its breakdown
+                raise AssertionError(f"option {k} of {ctx.order.id} was never priced")
             sc = opt.breakdown
-            assert sc is not None
             cost = sum(leg.shipping + leg.handling for leg in opt.legs)
             plan = OrderPlan.model_construct(
                 order=ctx.order.id,

@@ -333,6 +333,7 @@ def on_time_vector(reliability: Floats, slack_days: Floats, transit: Floats) -> 
     pos = slack_days > 0
     if np.any(pos):
         z = (np.log(slack_days[pos]) - np.log(median[pos])) / LATE_DELAY_SIGMA
-        cdf[pos] = 0.5 * (1.0 + _erf(z / math.sqrt(2.0)).astype(np.float64))
+        erf = np.asarray(_erf(z / math.sqrt(2.0)), dtype=np.float64)
+        cdf[pos] = 0.5 * (1.0 + erf)
     p = reliability + (1.0 - reliability) * cdf
     return np.where(slack_days < 0, 0.0, p)

@@ -150,7 +150,7 @@ class AssignmentProblem:
         )
         return np.bincount(
             self.use_resource[idx], weights=self.use_amount[idx], minlength=self.n_resources
-        )
+        ).astype(np.float64)
 
     def objective(self, choice: Sequence[int] | IntArray, covered_only: bool = False) -> float:
         """Total cost of a choice vector: chosen options plus penalties of uncovered jobs.

@@ -142,7 +142,7 @@ def score(
     `explain=False` leaves the notes out (same numbers, for bulk pricing)."""
     values, notes = _evaluate(view, order, priorities, plan, explain)
     # Built from checked numbers: skip re-validation (this runs for every option priced).
-    return ScoreBreakdown.model_construct(**values, notes=notes)
+    return ScoreBreakdown.model_construct(None, notes=notes, **values)
 
 
 def score_total(

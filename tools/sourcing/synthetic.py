@@ -115,7 +115,7 @@ def surge_network(
         raise ValueError("a surge needs at least 1 order and 2 nodes")
     rng = random.Random(seed)
     region_names = list(REGIONS)
-    skus = [
+    skus: list[dict[str, Any]] = [
         {
             "id": f"SKU-{i:03d}",
             "weight_kg": round(rng.uniform(0.2, 8.0), 2),

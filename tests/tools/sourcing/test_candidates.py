@@ -321,3 +321,33 @@ def test_no_candidate_overloads_a_node(view: NetworkView) -> None:
     assert "STORE-NYC" not in {n for c in cands for n in c.capacity_by_node}
     loose = candidates_for(view, "O-1001", type="node_outage", node="STORE-BOS")
     assert "STORE-NYC" in {n for c in loose for n in c.capacity_by_node}
+
+
+def test_equal_scores_break_ties_deterministically(view: NetworkView) -> None:
+    """Two identical stores: equal expected costs, always listed in the same order."""
+    snap = view.snapshot
+    cam = next(n for n in snap.nodes if n.id == "STORE-CAM")
+    twin_positions = [
+        p.model_copy(update={"node": "STORE-CAM2"}) for p in snap.inventory if p.node == "STORE-CAM"
+    ]
+    twin = NetworkView.of(
+        NetworkSnapshot.model_validate(
+            snap.model_copy(
+                update={
+                    "nodes": [*snap.nodes, cam.model_copy(update={"id": "STORE-CAM2"})],
+                    "inventory": [*snap.inventory, *twin_positions],
+                }
+            ).model_dump()
+        )
+    )
+    runs = [
+        candidates_for(twin, "O-1001", type="node_overload", details={"backlog_units": 1300})
+        for _ in range(3)
+    ]
+    assert all([c.summary for c in r] == [c.summary for c in runs[0]] for r in runs)
+    cam_first = [c for c in runs[0] if c.actions[0].node in ("STORE-CAM", "STORE-CAM2")]
+    totals = {(c.actions[0].carrier_service, c.score.total) for c in cam_first}
+    assert len(totals) == len(cam_first) // 2  # each service priced the same at both
+    order = [c.actions[0].node for c in cam_first]
+    for i in range(0, len(order), 2):
+        assert order[i : i + 2] == ["STORE-CAM", "STORE-CAM2"]
