@@ -7,6 +7,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(
     name="execlayer",
@@ -27,6 +28,12 @@ DbOption = Annotated[
     str | None, typer.Option("--db", help="Store URL (default: EXECLAYER_DB_URL or ./.execlayer/)")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """A clear error on stderr and a non-zero exit: bad input is 2, a failed run is 1."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(code=code)
 
 
 def unavailable(command: str, issue: str) -> NoReturn:
@@ -120,7 +127,32 @@ def resolve(
     json_out: JsonOption = False,
 ) -> None:
     """Resolve one exception event and print the decision."""
-    unavailable("resolve", "the resolver graph")
+    from agents.resolver import ResolutionError, Resolver
+    from api.render import decision_panel
+    from guardrails.policy import PolicyError, load_policy
+    from tools.inputs import InputError, load_event, load_snapshot
+    from tools.settings import Settings
+
+    try:
+        parsed = load_event(event)
+        snapshot = load_snapshot(network) if network is not None else None
+        chosen_policy = load_policy(policy) if policy is not None else None
+    except (InputError, PolicyError) as exc:
+        fail(str(exc))
+    settings = Settings()
+    try:
+        with Resolver.open(settings, db_url=db, policy=chosen_policy) as resolver:
+            if snapshot is not None:
+                resolver.store.load_snapshot(snapshot)
+            decision = resolver.resolve(parsed)
+    except InputError as exc:
+        fail(str(exc))
+    except ResolutionError as exc:
+        fail(str(exc), code=1)
+    if json_out:
+        typer.echo(decision.model_dump_json(indent=2))
+    else:
+        Console().print(decision_panel(decision))
 
 
 @app.command()

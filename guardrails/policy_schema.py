@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from tools.decisions import ActionType
 from tools.network import CustomerTier
 from tools.priorities import BusinessPriorities
+from tools.sourcing.limits import SourcingLimits
 
 # The region key of a carrier list that applies to every destination region.
 ANY_REGION = "*"
@@ -196,9 +197,9 @@ class Policy(Section):
     def _priorities_completed(cls, value: Any) -> Any:
         return _complete_priorities(value)
 
-    def sourcing_limits(self) -> dict[str, Any]:
-        """The limits candidate generation must respect, as the keyword arguments of
-        `tools.sourcing.limits.SourcingLimits` (that class lands with the sourcing package):
+    def sourcing_limits(self) -> SourcingLimits:
+        """The limits candidate generation must respect, so it never proposes what the policy
+        denies (the evaluator still checks every plan independently):
 
         - `max_split_nodes: int`, `max_node_utilization: float`, `respect_safety_stock: bool`,
           `forbid_hazmat_by_air: bool`, `forbid_b2b_to_marketplace: bool` (from `deny`);
@@ -207,6 +208,10 @@ class Policy(Section):
           (region `"*"` = every region; see `CarrierLists`);
         - `max_repromise_days: float | None` (from `approval`: beyond it a person approves).
         """
+        return SourcingLimits.from_mapping(self.sourcing_limits_mapping())
+
+    def sourcing_limits_mapping(self) -> dict[str, Any]:
+        """`sourcing_limits()` as plain keyword arguments of `SourcingLimits`."""
         return {
             "max_split_nodes": self.deny.max_split_nodes,
             "max_node_utilization": self.deny.max_node_utilization,

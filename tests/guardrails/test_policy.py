@@ -157,7 +157,7 @@ def test_sourcing_limits_carry_the_policy() -> None:
         " hazmat_by_air: false, b2b_to_marketplace_seller: false}\n"
         "carriers: {allow: {NE: [SWIFT, PARCELCO]}, deny: {'*': [BADCO]}}\n"
     )
-    assert policy.sourcing_limits() == {
+    assert policy.sourcing_limits_mapping() == {
         "max_split_nodes": 3,
         "max_node_utilization": 0.9,
         "respect_safety_stock": False,
@@ -167,7 +167,11 @@ def test_sourcing_limits_carry_the_policy() -> None:
         "carrier_deny": {"*": frozenset({"BADCO"})},
         "max_repromise_days": 3.5,
     }
-    assert default_policy().sourcing_limits()["carrier_allow"] is None
+    limits = policy.sourcing_limits()
+    assert (limits.max_split_nodes, limits.max_node_utilization) == (3, 0.9)
+    assert not limits.carrier_allowed("BADCO", "NE")
+    assert limits.carrier_allowed("SWIFT", "NE")
+    assert default_policy().sourcing_limits().carrier_allow is None
 
 
 def test_carrier_lists_semantics() -> None:

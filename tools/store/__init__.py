@@ -249,6 +249,10 @@ class Store:
         `"{key}:undo"`)."""
         return effects.compensate(self._engine, key, new_key or f"{key}:undo", self.now())
 
+    def mark_effect(self, key: str, kind: str, payload: dict[str, Any] | None = None) -> bool:
+        """Record a milestone under `key`; True the first time it is recorded."""
+        return effects.mark(self._engine, key, kind, payload or {}, self.now())
+
     def effect_applied(self, key: str) -> bool:
         """Whether anything (effect, reservation, booking) was applied under `key`."""
         return effects.effect_applied(self._engine, key)

@@ -530,3 +530,13 @@ def _nothing_to_undo(
 def effect_applied(engine: Engine, key: str) -> bool:
     with read_connection(engine) as conn:
         return ledger.applied(conn, key)
+
+
+def mark(engine: Engine, key: str, kind: str, payload: dict[str, Any], now: datetime) -> bool:
+    """Record a milestone under `key` (e.g. "the act step of attempt 1 began"); True the first
+    time, False when it was already recorded. Same ledger as the effects, so it is exact."""
+    with write_connection(engine) as conn:
+        if ledger.claim(conn, key, kind, payload, now) is not None:
+            return False
+        ledger.finish(conn, key, payload, {"marked": True})
+        return True

@@ -1,0 +1,108 @@
+"""Checkpointers for the resolver graph: SQLite by default, PostgreSQL by URL; sync and async.
+
+The checkpoint lives beside the store: a SQLite store `x.db` keeps its checkpoints in
+`x.checkpoints.sqlite`; a PostgreSQL store keeps them in the same database (LangGraph's own
+tables). Our pydantic models and enums are registered with LangGraph's serializer (its
+msgpack allowlist), derived from the state's type hints so a new field cannot be forgotten.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import types
+import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
+from pydantic import BaseModel
+from sqlalchemy.engine import make_url
+
+from agents.state import ResolverState
+
+
+def _walk(annotation: Any, found: set[type]) -> None:
+    origin = typing.get_origin(annotation)
+    if origin is not None or isinstance(annotation, types.UnionType):
+        for arg in typing.get_args(annotation):
+            _walk(arg, found)
+        return
+    if not isinstance(annotation, type) or annotation in found:
+        return
+    if issubclass(annotation, Enum):
+        found.add(annotation)
+    elif issubclass(annotation, BaseModel):
+        found.add(annotation)
+        for field in annotation.model_fields.values():
+            _walk(field.annotation, found)
+
+
+def state_types() -> list[type]:
+    """Every pydantic model and enum that can appear in the resolver state."""
+    found: set[type] = set()
+    for hint in typing.get_type_hints(ResolverState).values():
+        _walk(hint, found)
+    return sorted(found, key=lambda t: (t.__module__, t.__qualname__))
+
+
+def serializer() -> JsonPlusSerializer:
+    return JsonPlusSerializer(allowed_msgpack_modules=state_types())
+
+
+def is_postgres(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+def psycopg_conninfo(url: str) -> str:
+    """A SQLAlchemy URL (`postgresql+psycopg://...`) as a libpq connection string."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def sqlite_checkpoint_path(url: str) -> str:
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return ":memory:"
+    path = Path(database)
+    return str(path.with_name(f"{path.stem}.checkpoints.sqlite"))
+
+
+def sqlite_saver(path: str) -> SqliteSaver:
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    saver = SqliteSaver(conn, serde=serializer())
+    saver.setup()
+    return saver
+
+
+@contextmanager
+def checkpointer_for(url: str) -> Iterator[BaseCheckpointSaver[Any]]:
+    """A synchronous checkpointer beside the store at `url`, closed on exit."""
+    if is_postgres(url):
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+
+        with ConnectionPool(
+            psycopg_conninfo(url),
+            min_size=1,
+            max_size=8,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        ) as pool:
+            saver = PostgresSaver(pool, serde=serializer())  # type: ignore[arg-type]
+            saver.setup()
+            yield saver
+        return
+    sqlite = sqlite_saver(sqlite_checkpoint_path(url))
+    try:
+        yield sqlite
+    finally:
+        sqlite.conn.close()

@@ -1,0 +1,147 @@
+"""Decide: candidates and scores from the sourcing tools; optionally an LLM picks among them.
+
+One affected order: every feasible resolution for it, scored. Several orders or a scoped
+event: the batch optimizer plans them together under node capacity and inventory. Every
+candidate is checked by the guardrails here, so the deterministic choice and the LLM only
+ever see plans the policy does not deny. The LLM may pick one of the top few by id and write
+the rationale; anything else it says is ignored, and a bad, slow or failing answer falls back
+to the deterministic choice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from langgraph.runtime import Runtime
+
+from agents.advisor import AdvisorContext
+from agents.context import ResolverContext
+from agents.llm_client import merge_usage
+from agents.memory import describe_situation
+from agents.perceive import perception_for
+from agents.rationale import deterministic_rationale
+from agents.state import ResolverState
+from guardrails.evaluator import GuardContext, denied, evaluate, needs_approval
+from tools.decisions import Candidate, DecidedBy, LlmUsage
+from tools.sourcing.batch import plan_batch
+from tools.sourcing.candidates import generate_candidates
+from tools.sourcing.limits import SourcingLimits
+from tools.view import NetworkView
+
+# How many guardrail-passing candidates the LLM may choose among.
+LLM_CHOICES = 5
+# Prefer a plan that can run without a person unless one that needs approval is cheaper by
+# more than this much expected cost (a person's delay has a cost too).
+AUTONOMY_PREFERENCE = 10.0
+BATCH_TIME_LIMIT_S = 5.0
+# The rate limit on autonomous actions counts this far back.
+RATE_WINDOW = timedelta(hours=1)
+
+
+def limits_of(ctx: ResolverContext) -> SourcingLimits:
+    return ctx.policy.sourcing_limits()
+
+
+def guard_context(
+    ctx: ResolverContext, view: NetworkView, scope_orders: list[str] | None = None
+) -> GuardContext:
+    """What the guardrails judge against; a plan touching orders outside scope is denied."""
+    since = ctx.clock() - RATE_WINDOW
+    return GuardContext.of(
+        view, ctx.policy, ctx.store.recent_actions_by_node(since), scope_orders=scope_orders
+    )
+
+
+def build_candidates(ctx: ResolverContext, state: ResolverState) -> list[Candidate]:
+    perception = perception_for(ctx, state)
+    situation = perception.situation
+    avoid = frozenset(state.get("avoid_services") or ())
+    if avoid:
+        situation = dataclasses.replace(
+            situation, unbookable_services=situation.unbookable_services | avoid
+        )
+    orders = list(situation.affected_orders)
+    event = state.get("working_event") or state["event"]
+    priorities = ctx.policy.priorities
+    limits = limits_of(ctx)
+    if len(orders) == 1 and not event.is_scoped:
+        return generate_candidates(perception.view, situation, orders[0], priorities, limits)
+    plan = plan_batch(
+        perception.view, situation, priorities, limits, time_limit_s=BATCH_TIME_LIMIT_S
+    )
+    return [plan.to_candidate()]
+
+
+def deterministic_choice(allowed: list[Candidate]) -> Candidate:
+    """Best expected cost, preferring plans that need no person unless that costs too much."""
+    best = allowed[0]
+    autonomous = next((c for c in allowed if not needs_approval(c.verdicts)), None)
+    if autonomous is not None and autonomous.score.total <= best.score.total + AUTONOMY_PREFERENCE:
+        return autonomous
+    return best
+
+
+def decide(state: ResolverState, runtime: Runtime[ResolverContext]) -> ResolverState:
+    ctx = runtime.context
+    event = state.get("working_event") or state["event"]
+    perception = perception_for(ctx, state)
+    orders = list(perception.situation.affected_orders)
+    if not orders:
+        return {
+            "candidates": [],
+            "chosen": None,
+            "decided_by": DecidedBy.POLICY,
+            "rationale": "No open order is in this event's reach: nothing to do.",
+            "verdicts": [],
+            "route": "done",
+        }
+    guard = guard_context(ctx, perception.view, orders)
+    candidates = [
+        c.model_copy(update={"verdicts": evaluate(c, guard)}) for c in build_candidates(ctx, state)
+    ]
+    candidates.sort(key=lambda c: (c.score.total, c.id))
+    allowed = [c for c in candidates if not denied(c.verdicts)]
+    if not allowed:
+        return {
+            "candidates": candidates,
+            "chosen": None,
+            "decided_by": DecidedBy.POLICY,
+            "verdicts": [],
+            "route": "escalate",
+            "escalation_reason": "every candidate resolution is denied by the operating policy",
+        }
+    fallback = deterministic_choice(allowed)
+    chosen, decided_by = fallback, DecidedBy.POLICY
+    rationale = deterministic_rationale(event, orders, fallback, allowed, fallback.verdicts)
+    usage = state.get("llm_usage") or LlmUsage()
+    if ctx.advisor is not None and len(allowed) > 1:
+        shortlist = allowed[:LLM_CHOICES]
+        if fallback not in shortlist:
+            shortlist = [*shortlist[:-1], fallback]
+        signals = state.get("signals")
+        advice = ctx.advisor.choose(
+            event,
+            shortlist,
+            AdvisorContext(
+                deterministic_choice=fallback.id,
+                situation=describe_situation(event, perception.view, orders),
+                precedents=[p.summary for p in signals.precedents] if signals else [],
+                notes=list(perception.situation.notes),
+                policy_version=ctx.policy.version,
+            ),
+        )
+        usage = merge_usage(usage, advice.usage)
+        picked = next((c for c in shortlist if c.id == advice.choice), None)
+        if picked is not None and advice.rationale.strip():
+            chosen, decided_by = picked, DecidedBy.LLM
+            rationale = advice.rationale.strip()
+    return {
+        "candidates": candidates,
+        "chosen": chosen.id,
+        "decided_by": decided_by,
+        "rationale": rationale,
+        "verdicts": chosen.verdicts,
+        "llm_usage": usage,
+        "route": "guard",
+    }

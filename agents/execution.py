@@ -1,0 +1,430 @@
+"""Executing a plan: reserve -> book -> release -> re-promise -> notify, with compensation.
+
+Every operation carries an idempotency key derived from the exception, the attempt, the
+action's position and the step, so re-running after a crash repeats nothing: a reservation or
+booking already made is returned, not made again. The fallible steps (reserve: stock may have
+moved; book: a carrier may refuse or time out) come first; if one fails, the ones done so far
+are undone in reverse order. The commit steps after them (release the old hold, move the
+allocation, re-promise, notify) are store writes, each idempotent by key: if the database
+fails there, the run stops and a resume finishes them rather than undoing anything.
+
+Within the commit stage the old node's hold is released *before* the order is moved, so a
+resume after a crash in between still knows (from the store) where the order was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+
+from agents.state import Execution, StepRecord, StepStatus
+from tools.booking import Booking, BookingError, BookingRequest, CarrierAdapter
+from tools.decisions import Action, ActionLine, ActionType, Candidate
+from tools.inventory import InsufficientStock, release, reserve
+from tools.network import Allocation, Order, OrderStatus
+from tools.promise import ready_at
+from tools.store import Store
+from tools.view import NetworkView
+
+log = logging.getLogger(__name__)
+
+# A retryable booking failure (timeout, 5xx) is retried under the same key this many times
+# in all; the carrier sees one booking at most.
+BOOKING_ATTEMPTS = 3
+STAGES = ("reserve", "book", "release", "repromise", "notify")
+FALLIBLE = frozenset({"reserve", "book"})
+
+
+class StepFailure(Exception):
+    def __init__(self, message: str, *, service: str | None = None) -> None:
+        super().__init__(message)
+        self.service = service
+
+
+@dataclass
+class Operation:
+    stage: str
+    key: str
+    label: str
+    run: Callable[[], str]
+    undo: Callable[[], None] | None = None
+
+
+@dataclass
+class Plan:
+    operations: list[Operation] = field(default_factory=list)
+
+    def add(
+        self,
+        stage: str,
+        key: str,
+        label: str,
+        run: Callable[[], str],
+        undo: Callable[[], None] | None = None,
+    ) -> None:
+        self.operations.append(Operation(stage, key, label, run, undo))
+
+    def ordered(self) -> list[Operation]:
+        return sorted(self.operations, key=lambda op: STAGES.index(op.stage))
+
+
+def order_lines(order: Order) -> list[ActionLine]:
+    return [ActionLine(sku=line.sku, qty=line.qty) for line in order.lines]
+
+
+class PlanBuilder:
+    """Turns a candidate's actions into keyed operations against the store and a carrier."""
+
+    def __init__(
+        self,
+        store: Store,
+        carrier: CarrierAdapter,
+        view: NetworkView,
+        exception_id: str,
+        attempt: int,
+        release_at: datetime,
+    ) -> None:
+        self.release_at = release_at
+        self.store = store
+        self.carrier = carrier
+        self.view = view
+        self.prefix = f"{exception_id}:{attempt}"
+        self.plan = Plan()
+        self.bookings: dict[str, Booking] = {}
+
+    def key(self, index: int, *parts: str) -> str:
+        return ":".join((self.prefix, str(index), *parts))
+
+    # -- fallible steps -------------------------------------------------------------------
+    def reserve_lines(self, index: int, node: str, lines: list[ActionLine], tag: str) -> None:
+        for line in lines:
+            key = self.key(index, "reserve", tag, node, line.sku)
+
+            def run(key: str = key, line: ActionLine = line) -> str:
+                try:
+                    reserve(self.store, key, node, line.sku, line.qty)
+                except InsufficientStock as exc:
+                    raise StepFailure(str(exc)) from exc
+                return f"reserved {line.qty} x {line.sku} at {node}"
+
+            def undo(key: str = key) -> None:
+                release(self.store, key)
+
+            self.plan.add("reserve", key, f"reserve {line.sku} at {node}", run, undo)
+
+    def transfer(self, index: int, action: Action) -> None:
+        source, target = action.from_node, action.node
+        assert source is not None and target is not None
+        for line in action.lines:
+            key = self.key(index, "transfer", source, target, line.sku)
+
+            def run(key: str = key, line: ActionLine = line) -> str:
+                try:
+                    self.store.transfer_inventory(source, target, line.sku, line.qty, key)
+                except InsufficientStock as exc:
+                    raise StepFailure(str(exc)) from exc
+                return f"transferred {line.qty} x {line.sku} {source}->{target}"
+
+            def undo(key: str = key, line: ActionLine = line) -> None:
+                self.store.transfer_inventory(target, source, line.sku, line.qty, key + ":undo")
+
+            self.plan.add("reserve", key, f"transfer {line.sku} {source}->{target}", run, undo)
+
+    def book(
+        self, index: int, order: Order, node: str, service: str, lines: list[ActionLine]
+    ) -> None:
+        key = self.key(index, "book", node, service)
+        found = self.view.services.get(service)
+        if found is None:
+            raise StepFailure(f"unknown carrier service {service}", service=service)
+        carrier, _ = found
+        weight = self.view.lines_weight_kg((line.sku, line.qty) for line in lines)
+        ready = (
+            ready_at(self.view.nodes[node], self.release_at) if node in self.view.nodes else None
+        )
+        request = BookingRequest(
+            ready_at=ready or self.release_at,
+            idempotency_key=key,
+            order=order.id,
+            carrier=carrier.id,
+            carrier_service=service,
+            node=node,
+            ship_to=order.ship_to,
+            weight_kg=weight,
+            lines=lines,
+        )
+
+        def run() -> str:
+            for attempt in range(1, BOOKING_ATTEMPTS + 1):
+                try:
+                    booking = self.carrier.book(request)
+                    break
+                except BookingError as exc:
+                    if exc.retryable and attempt < BOOKING_ATTEMPTS:
+                        log.info("retrying booking %s after: %s", key, exc)
+                        continue
+                    raise StepFailure(f"booking {service} failed: {exc}", service=service) from exc
+            self.bookings[key] = booking
+            return f"booked {service} from {node} ({booking.booking_id})"
+
+        def undo() -> None:
+            booking = self.bookings.get(key)
+            if booking is not None:
+                self.carrier.cancel(booking, key + ":undo")
+
+        self.plan.add("book", key, f"book {service} for {order.id}", run, undo)
+
+    # -- commit steps ---------------------------------------------------------------------
+    def release_old(self, index: int, order: Order, lines: list[ActionLine]) -> None:
+        """Free what the order held at its current node, and its place in that node's queue."""
+        if order.allocation is None:
+            return
+        old = order.allocation.node
+        for line in lines:
+            key = self.key(index, "release", old, line.sku)
+            self.plan.add(
+                "release",
+                key,
+                f"release hold {line.sku} at {old}",
+                partial(self._release_hold, old, line, key),
+            )
+        if order.status is OrderStatus.RELEASED:
+            units = sum(line.qty for line in lines)
+            key = self.key(index, "backlog", old)
+            self.plan.add(
+                "release",
+                key,
+                f"remove {units} units from {old}'s queue",
+                partial(self._backlog, old, -units, key),
+            )
+
+    def _release_hold(self, node: str, line: ActionLine, key: str) -> str:
+        freed = self.store.release_hold(node, line.sku, line.qty, key)
+        return f"freed {freed} x {line.sku} at {node}"
+
+    def _backlog(self, node: str, units: int, key: str) -> str:
+        self.store.add_backlog(node, units, key)
+        return f"{node} backlog {units:+d}"
+
+    def move(self, index: int, order: Order, node: str, service: str, units: int) -> None:
+        backlog_key = self.key(index, "backlog", node, "add")
+        self.plan.add(
+            "release",
+            backlog_key,
+            f"queue {units} units at {node}",
+            lambda: self._backlog(node, units, backlog_key),
+        )
+        key = self.key(index, "allocate", node, service)
+        allocation = Allocation(node=node, carrier_service=service)
+
+        def run() -> str:
+            self.store.reassign_order(order.id, allocation, OrderStatus.ALLOCATED, key)
+            return f"{order.id} allocated to {node} / {service}"
+
+        self.plan.add("release", key, f"allocate {order.id} to {node}", run)
+
+    # -- one action -----------------------------------------------------------------------
+    def add_action(self, index: int, action: Action) -> None:
+        kind = action.type
+        order = self.view.orders.get(action.order or "")
+        if kind is ActionType.NOTIFY_CUSTOMER:
+            self.notify(index, action)
+            return
+        if kind is ActionType.HOLD or order is None:
+            return
+        if kind is ActionType.REALLOCATE:
+            assert action.node and action.carrier_service
+            lines = action.lines or order_lines(order)
+            self.reserve_lines(index, action.node, lines, "ship")
+            self.book(index, order, action.node, action.carrier_service, lines)
+            self.release_old(index, order, order_lines(order))
+            self.move(index, order, action.node, action.carrier_service, sum(x.qty for x in lines))
+        elif kind is ActionType.SPLIT:
+            legs = action.legs or []
+            for leg_no, leg in enumerate(legs):
+                self.reserve_lines(index, leg.node, leg.lines, f"leg{leg_no}")
+                self.book(index, order, leg.node, leg.carrier_service, leg.lines)
+            self.release_old(index, order, order_lines(order))
+            for leg in legs:
+                units = sum(x.qty for x in leg.lines)
+                self._queue(index, leg.node, units)
+            primary = max(legs, key=lambda leg: (sum(x.qty for x in leg.lines), leg.node))
+            key = self.key(index, "allocate", "split", primary.node)
+            allocation = Allocation(node=primary.node, carrier_service=primary.carrier_service)
+            self.plan.add(
+                "release",
+                key,
+                f"allocate {order.id} (split, primary {primary.node})",
+                lambda: self._allocate(order.id, allocation, key),
+            )
+        elif kind in (ActionType.UPGRADE_SERVICE, ActionType.BOOK_CARRIER):
+            node = action.node or (order.allocation.node if order.allocation else None)
+            assert node and action.carrier_service
+            lines = action.lines or order_lines(order)
+            self.book(index, order, node, action.carrier_service, lines)
+            key = self.key(index, "allocate", node, action.carrier_service)
+            allocation = Allocation(node=node, carrier_service=action.carrier_service)
+            self.plan.add(
+                "release",
+                key,
+                f"switch {order.id} to {action.carrier_service}",
+                lambda: self._allocate(order.id, allocation, key),
+            )
+        elif kind is ActionType.TRANSFER_INVENTORY:
+            assert action.node and action.carrier_service and action.from_node
+            self.transfer(index, action)
+            lines = action.lines or order_lines(order)
+            self.reserve_lines(index, action.node, lines, "ship")
+            self.book(index, order, action.node, action.carrier_service, lines)
+            if order.allocation is not None and order.allocation.node != action.node:
+                self.release_old(index, order, order_lines(order))
+            self.move(index, order, action.node, action.carrier_service, sum(x.qty for x in lines))
+        elif kind is ActionType.BACKORDER:
+            self.release_old(index, order, order_lines(order))
+            key = self.key(index, "backorder")
+            self.plan.add(
+                "release",
+                key,
+                f"backorder {order.id}",
+                lambda: self._status(order.id, None, OrderStatus.BACKORDERED, key),
+            )
+            self.repromise(index, action)
+        elif kind is ActionType.CANCEL_LINES:
+            lines = action.lines or order_lines(order)
+            self.release_old(index, order, lines)
+            key = self.key(index, "cancel")
+
+            def run() -> str:
+                self.store.cancel_order_lines(order.id, lines, key)
+                return f"cancelled {sum(x.qty for x in lines)} units of {order.id}"
+
+            self.plan.add("release", key, f"cancel lines of {order.id}", run)
+        elif kind is ActionType.REPROMISE:
+            self.repromise(index, action)
+
+    def _queue(self, index: int, node: str, units: int) -> None:
+        key = self.key(index, "backlog", node, "add")
+        self.plan.add(
+            "release",
+            key,
+            f"queue {units} units at {node}",
+            lambda: self._backlog(node, units, key),
+        )
+
+    def _allocate(self, order_id: str, allocation: Allocation, key: str) -> str:
+        self.store.reassign_order(order_id, allocation, OrderStatus.ALLOCATED, key)
+        return f"{order_id} allocated to {allocation.node} / {allocation.carrier_service}"
+
+    def _status(
+        self, order_id: str, allocation: Allocation | None, status: OrderStatus, key: str
+    ) -> str:
+        self.store.reassign_order(order_id, allocation, status, key)
+        return f"{order_id} is {status.value}"
+
+    def repromise(self, index: int, action: Action) -> None:
+        if action.promised_by is None or action.order is None:
+            return
+        key = self.key(index, "repromise")
+        order_id, promised_by = action.order, action.promised_by
+
+        def run() -> str:
+            self.store.repromise_order(order_id, promised_by, key)
+            return f"{order_id} re-promised for {promised_by.isoformat()}"
+
+        self.plan.add("repromise", key, f"re-promise {order_id}", run)
+
+    def notify(self, index: int, action: Action) -> None:
+        key = self.key(index, "notify")
+        payload = {
+            "order": action.order,
+            "message": action.message or "",
+            "promised_by": action.promised_by.isoformat() if action.promised_by else None,
+        }
+
+        def run() -> str:
+            self.store.enqueue_outbox("customer_notification", payload, key=key)
+            return f"customer of {action.order} notified (outbox)"
+
+        self.plan.add("notify", key, f"notify customer of {action.order}", run)
+
+
+def execute(
+    store: Store,
+    carrier: CarrierAdapter,
+    view: NetworkView,
+    exception_id: str,
+    attempt: int,
+    candidate: Candidate,
+    *,
+    release_at: datetime,
+    autonomous: bool = True,
+) -> Execution:
+    """Run the candidate's operations in order; on a fallible failure undo what was done."""
+    builder = PlanBuilder(store, carrier, view, exception_id, attempt, release_at)
+    execution = Execution(attempt=attempt, candidate=candidate.id)
+    try:
+        for index, action in enumerate(candidate.actions):
+            builder.add_action(index, action)
+    except StepFailure as exc:
+        execution.failure = str(exc)
+        if exc.service:
+            execution.unbookable_services.append(exc.service)
+        return execution
+    done: list[Operation] = []
+    for op in builder.plan.ordered():
+        try:
+            detail = op.run()
+        except StepFailure as exc:
+            if op.stage not in FALLIBLE:
+                raise
+            execution.steps.append(
+                StepRecord(step=op.stage, key=op.key, status=StepStatus.FAILED, detail=str(exc))
+            )
+            store.append_action_log(exception_id, op.stage, op.key, "failed", {"error": str(exc)})
+            execution.failure = f"{op.label}: {exc}"
+            if exc.service:
+                execution.unbookable_services.append(exc.service)
+            compensate(store, exception_id, done, execution)
+            return execution
+        done.append(op)
+        execution.steps.append(
+            StepRecord(step=op.stage, key=op.key, status=StepStatus.DONE, detail=detail)
+        )
+        store.append_action_log(exception_id, op.stage, op.key, "done", {"detail": detail})
+    for index, action in enumerate(candidate.actions):
+        # One "applied" entry per action, naming the nodes it sends work to: the guardrails'
+        # rate limit on autonomous actions per node counts these.
+        store.append_action_log(
+            exception_id,
+            action.type.value,
+            builder.key(index, "applied"),
+            "applied",
+            {"order": action.order, "orders": action.orders},
+            nodes=action.nodes(),
+            autonomous=autonomous,
+        )
+    execution.succeeded = True
+    return execution
+
+
+def compensate(
+    store: Store, exception_id: str, done: list[Operation], execution: Execution
+) -> None:
+    for op in reversed(done):
+        if op.undo is None:
+            continue
+        op.undo()
+        execution.steps.append(
+            StepRecord(
+                step="compensate",
+                key=op.key,
+                status=StepStatus.COMPENSATED,
+                detail=f"undid {op.label}",
+            )
+        )
+        store.append_action_log(
+            exception_id, "compensate", op.key, "compensated", {"detail": f"undid {op.label}"}
+        )

@@ -1,0 +1,80 @@
+"""The resolver graph: perceive -> decide -> guard -> [approve] -> act -> learn.
+
+```
+perceive ──> decide ──> guard ──> act ──> learn ──> END
+   │           │  ▲       │        │ ▲      ▲  ▲
+   │           │  └───────┼────────┘ │      │  │
+   │           │          └─> request_approval -> approve ─┘ (approved)
+   │           │                                   └─> reject ─┘
+   └───────────┴──> escalate ─────────────────────────────────┘
+```
+Thread id = exception id. Routing reads the `route` each step writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from agents.act import act
+from agents.approval import approve, escalate, reject, request_approval
+from agents.context import ResolverContext
+from agents.decide import decide
+from agents.guard import guard
+from agents.learn import learn
+from agents.perceive import perceive
+from agents.state import ResolverState
+
+
+def _route(state: ResolverState) -> str:
+    return state.get("route") or "escalate"
+
+
+def build_graph() -> StateGraph[ResolverState, ResolverContext, ResolverState, ResolverState]:
+    graph: StateGraph[ResolverState, ResolverContext, ResolverState, ResolverState] = StateGraph(
+        ResolverState, context_schema=ResolverContext
+    )
+    graph.add_node("perceive", perceive)
+    graph.add_node("decide", decide)
+    graph.add_node("guard", guard)
+    graph.add_node("request_approval", request_approval)
+    graph.add_node("approve", approve)
+    graph.add_node("act", act)
+    graph.add_node("reject", reject)
+    graph.add_node("escalate", escalate)
+    graph.add_node("learn", learn)
+
+    graph.add_edge(START, "perceive")
+    graph.add_conditional_edges("perceive", _route, {"decide": "decide", "escalate": "escalate"})
+    graph.add_conditional_edges(
+        "decide", _route, {"guard": "guard", "escalate": "escalate", "done": "learn"}
+    )
+    graph.add_conditional_edges(
+        "guard", _route, {"act": "act", "approve": "request_approval", "escalate": "escalate"}
+    )
+    graph.add_edge("request_approval", "approve")
+    graph.add_conditional_edges("approve", _route, {"act": "act", "reject": "reject"})
+    graph.add_conditional_edges(
+        "act",
+        _route,
+        {
+            "learn": "learn",
+            "decide": "decide",
+            "escalate": "escalate",
+            "approve": "request_approval",
+        },
+    )
+    graph.add_edge("reject", "learn")
+    graph.add_edge("escalate", "learn")
+    graph.add_edge("learn", END)
+    return graph
+
+
+ResolverGraph = CompiledStateGraph[ResolverState, ResolverContext, ResolverState, ResolverState]
+
+
+def compile_graph(checkpointer: BaseCheckpointSaver[Any]) -> ResolverGraph:
+    return build_graph().compile(checkpointer=checkpointer)
