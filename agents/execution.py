@@ -184,6 +184,8 @@ class PlanBuilder:
             return
         old = order.allocation.node
         for line in lines:
+            if (old, line.sku) not in self.view.inventory:
+                continue  # no stock record there: nothing was held
             key = self.key(index, "release", old, line.sku)
             self.plan.add(
                 "release",

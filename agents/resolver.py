@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import timedelta
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -48,7 +52,11 @@ from tools.store import Store
 
 log = logging.getLogger(__name__)
 
+# A duplicate of an exception still being resolved waits this long for the first answer.
 DUPLICATE_WAIT_S = 15.0
+# A run that has held its claim this long without deciding is presumed dead (decisions take
+# milliseconds; a batch optimisation and an LLM call are bounded well below this).
+CLAIM_LEASE = timedelta(seconds=60)
 
 
 class ResolutionError(RuntimeError):
@@ -79,6 +87,8 @@ class Resolver:
     def __init__(self, context: ResolverContext, checkpointer: BaseCheckpointSaver[Any]) -> None:
         self.context = context
         self.graph = compile_graph(checkpointer)
+        # Who holds a claim: host, process and this resolver instance.
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     @property
     def store(self) -> Store:
@@ -153,22 +163,33 @@ class Resolver:
 
     def resolve(self, event: ExceptionEvent) -> Decision:
         self.check_references(event)
-        record, created = self.store.register_exception(event, status="processing")
+        record, created = self.store.register_exception(
+            event, status="processing", claimed_by=self.worker_id
+        )
         if not created:
             return self._existing(event.id, record.decision)
         return self._invoke({"event": event, "started_ns": time.time_ns()}, event.id)
 
     def _existing(self, exception_id: str, decision: Decision | None) -> Decision:
-        """A duplicate: the first decision, waiting briefly if it is still being made."""
+        """A duplicate: the first decision. If it is still being made, wait for it; if its
+        resolver died (its claim is stale), take over and finish it from its checkpoint."""
         deadline = time.monotonic() + DUPLICATE_WAIT_S
-        while decision is None and time.monotonic() < deadline:
+        while decision is None:
+            if self._take_over_if_stale(exception_id):
+                return self._invoke(None, exception_id)
+            if time.monotonic() >= deadline:
+                raise ResolutionError(
+                    f"{exception_id} is still being resolved elsewhere; ask again shortly"
+                )
             time.sleep(0.05)
             record = self.store.get_exception(exception_id)
             decision = record.decision if record is not None else None
-        if decision is not None:
-            return decision
-        # Nobody finished it (the first run died): finish it from its last checkpoint.
-        return self._invoke(None, exception_id)
+        return decision
+
+    def _take_over_if_stale(self, exception_id: str, lease: timedelta = CLAIM_LEASE) -> bool:
+        return self.store.take_over_exception(
+            exception_id, self.worker_id, self.context.clock() - lease
+        )
 
     def _invoke(self, payload: Any, exception_id: str) -> Decision:
         try:
@@ -231,8 +252,10 @@ class Resolver:
     def _resume(self, exception_id: str, human: HumanDecision) -> Decision:
         return self._invoke(Command(resume=human.model_dump(mode="json")), exception_id)
 
-    def recover(self) -> list[Decision]:
-        """Finish work a crash interrupted; safe to call at every start-up."""
+    def recover(self, lease: timedelta = CLAIM_LEASE) -> list[Decision]:
+        """Finish work a crash interrupted; safe to call at every start-up and from several
+        processes: approvals decided but not yet resumed, and runs whose claim went stale
+        (taken over by exactly one process)."""
         finished: list[Decision] = []
         for approval in self.store.list_approvals():
             if approval.status not in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED):
@@ -252,7 +275,8 @@ class Resolver:
             )
             finished.append(self._resume(exception_id, human))
         for record in self.store.list_exceptions(status="processing", limit=1000):
-            finished.append(self._invoke(None, record.id))
+            if record.decision is None and self._take_over_if_stale(record.id, lease):
+                finished.append(self._invoke(None, record.id))
         return finished
 
     # -- outcomes -----------------------------------------------------------------------

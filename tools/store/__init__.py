@@ -304,9 +304,23 @@ class Store:
     # ------------------------------------------------------------ exceptions
 
     def register_exception(
-        self, event: ExceptionEvent, status: ExceptionStatus | str = ExceptionStatus.QUEUED
+        self,
+        event: ExceptionEvent,
+        status: ExceptionStatus | str = ExceptionStatus.QUEUED,
+        claimed_by: str | None = None,
     ) -> tuple[ExceptionRecord, bool]:
-        return exception_queue.register_exception(self._engine, event, self.now(), status)
+        return exception_queue.register_exception(
+            self._engine, event, self.now(), status, claimed_by
+        )
+
+    def take_over_exception(
+        self, exception_id: str, worker_id: str, stale_before: datetime
+    ) -> bool:
+        """Claim a `processing` exception whose resolver stopped renewing before
+        `stale_before`; exactly one racing claimant wins."""
+        return exception_queue.take_over(
+            self._engine, exception_id, worker_id, stale_before, self.now()
+        )
 
     def get_exception(self, exception_id: str) -> ExceptionRecord | None:
         return exception_queue.get_exception(self._engine, exception_id)

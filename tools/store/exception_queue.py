@@ -51,8 +51,10 @@ def register_exception(
     event: ExceptionEvent,
     now: datetime,
     status: ExceptionStatus | str = ExceptionStatus.QUEUED,
+    claimed_by: str | None = None,
 ) -> tuple[ExceptionRecord, bool]:
-    """(the stored record, True) for a new event id; (the first record, False) for a repeat."""
+    """(the stored record, True) for a new event id; (the first record, False) for a repeat.
+    `claimed_by`: the resolver that starts on it right away (its claim is its lease)."""
     with write_connection(engine) as conn:
         created = insert_if_absent(
             conn,
@@ -64,9 +66,9 @@ def register_exception(
                 "received_at": now,
                 "updated_at": now,
                 "decision": None,
-                "claimed_by": None,
-                "claimed_at": None,
-                "attempts": 0,
+                "claimed_by": claimed_by,
+                "claimed_at": now if claimed_by is not None else None,
+                "attempts": 1 if claimed_by is not None else 0,
             },
         )
         row = conn.execute(select(EXCEPTIONS).where(EXCEPTIONS.c.id == event.id)).one()
@@ -193,3 +195,26 @@ def requeue_stale_claims(engine: Engine, claimed_before: datetime, now: datetime
                 )
             )
     return ids
+
+
+def take_over(
+    engine: Engine, exception_id: str, worker_id: str, stale_before: datetime, now: datetime
+) -> bool:
+    """Claim a `processing` exception whose claim is older than `stale_before` (its resolver
+    died); True for exactly one of several racing claimants, False if the claim is fresh."""
+    with write_connection(engine) as conn:
+        changed = conn.execute(
+            update(EXCEPTIONS)
+            .where(
+                EXCEPTIONS.c.id == exception_id,
+                EXCEPTIONS.c.status == ExceptionStatus.PROCESSING.value,
+                (EXCEPTIONS.c.claimed_at.is_(None)) | (EXCEPTIONS.c.claimed_at < stale_before),
+            )
+            .values(
+                claimed_by=worker_id,
+                claimed_at=now,
+                updated_at=now,
+                attempts=EXCEPTIONS.c.attempts + 1,
+            )
+        ).rowcount
+    return changed == 1
