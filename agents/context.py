@@ -12,15 +12,18 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from agents.advisor import LlmAdvisor
-from agents.memory import PrecedentMemory
 from guardrails.policy import Policy
 from tools.booking import CarrierAdapter
 from tools.decisions import now_utc
 from tools.sourcing.situation import Situation
 from tools.store import Store
 from tools.view import NetworkView
+
+if TYPE_CHECKING:  # heavy (openai, chromadb): imported only where they are used
+    from agents.advisor import LlmAdvisor
+    from agents.memory import PrecedentMemory
 
 
 @dataclass(frozen=True, slots=True)

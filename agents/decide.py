@@ -15,11 +15,9 @@ from datetime import timedelta
 
 from langgraph.runtime import Runtime
 
-from agents.advisor import AdvisorContext
 from agents.context import ResolverContext
-from agents.llm_client import merge_usage
-from agents.memory import describe_situation
 from agents.perceive import perception_for
+from agents.precedents import describe_situation
 from agents.rationale import deterministic_rationale
 from agents.state import ResolverState
 from guardrails.evaluator import GuardContext, denied, evaluate, needs_approval
@@ -119,6 +117,8 @@ def decide(state: ResolverState, runtime: Runtime[ResolverContext]) -> ResolverS
         shortlist = allowed[:LLM_CHOICES]
         if fallback not in shortlist:
             shortlist = [*shortlist[:-1], fallback]
+        from agents.advisor import AdvisorContext  # only with an LLM configured
+
         signals = state.get("signals")
         advice = ctx.advisor.choose(
             event,
@@ -131,7 +131,7 @@ def decide(state: ResolverState, runtime: Runtime[ResolverContext]) -> ResolverS
                 policy_version=ctx.policy.version,
             ),
         )
-        usage = merge_usage(usage, advice.usage)
+        usage = usage.plus(advice.usage)
         picked = next((c for c in shortlist if c.id == advice.choice), None)
         if picked is not None and advice.rationale.strip():
             chosen, decided_by = picked, DecidedBy.LLM

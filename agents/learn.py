@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 
 from agents.context import ResolverContext
 from agents.decision_record import assemble_decision, persist
-from agents.memory import MemoryUnavailable, Precedent, describe_situation
+from agents.precedents import MemoryUnavailable, Precedent, describe_situation
 from agents.state import ResolverState
 from tools.decisions import Decision, DecisionStatus
 

@@ -32,7 +32,9 @@ from pydantic import ValidationError
 
 from agents.embedding import Model2VecEmbeddingFunction
 from agents.precedents import (
+    MemoryUnavailable,
     Precedent,
+    PrecedentNotFound,
     PrecedentOutcome,
     PrecedentQuery,
     SimilarCase,
@@ -57,14 +59,6 @@ log = logging.getLogger(__name__)
 COLLECTION_NAME = "execlayer-precedents"
 MAX_K = 50
 R = TypeVar("R")
-
-
-class MemoryUnavailable(RuntimeError):
-    """The precedent store cannot be used right now. Callers may catch it and go on."""
-
-
-class PrecedentNotFound(LookupError):
-    """No precedent is stored under that exception id."""
 
 
 def _chroma_settings() -> ChromaSettings:

@@ -11,10 +11,8 @@ import logging
 
 from langgraph.runtime import Runtime
 
-from agents.advisor import ClassifyContext
 from agents.context import Perception, ResolverContext
-from agents.llm_client import merge_usage
-from agents.memory import describe_situation
+from agents.precedents import describe_situation
 from agents.state import LaneSignal, NodeSignal, PrecedentSignal, ResolverState, Signals
 from tools.decisions import LlmUsage
 from tools.events import EventType, ExceptionEvent
@@ -93,9 +91,11 @@ def understand_text(
     """Turn an unstructured event into a structured one, or say why a person must read it."""
     if ctx.advisor is None:
         return None, "free-text exception and no LLM configured: a person must read it", usage
+    from agents.advisor import ClassifyContext  # only with an LLM configured
+
     known = ClassifyContext.from_view(ctx.store.view(None), source=event.source)
     result = ctx.advisor.classify(event.text or "", known)
-    usage = merge_usage(usage, result.usage)
+    usage = usage.plus(result.usage)
     if result.proposal is None:
         why = result.failure.kind.value if result.failure is not None else "; ".join(result.notes)
         return (

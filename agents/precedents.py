@@ -21,6 +21,15 @@ from tools.decisions import DecidedBy, Decision, DecisionStatus
 from tools.events import EventType, ExceptionEvent
 from tools.view import NetworkView
 
+
+class MemoryUnavailable(RuntimeError):
+    """The precedent store cannot be used right now. Callers may catch it and go on."""
+
+
+class PrecedentNotFound(LookupError):
+    """No precedent is stored under that exception id."""
+
+
 MAX_PRECEDENT_TEXT_CHARS = 2000
 MAX_REPORT_QUOTE_CHARS = 200
 MAX_LISTED = 4

@@ -23,19 +23,17 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 from pydantic import BaseModel, ConfigDict
 
-from agents.advisor import LlmAdvisor
 from agents.checkpoints import checkpointer_for
 from agents.context import ResolverContext
 from agents.graph import compile_graph
-from agents.llm_client import LlmClient
-from agents.memory import MemoryUnavailable, PrecedentMemory, PrecedentOutcome
+from agents.precedents import MemoryUnavailable, PrecedentOutcome
 from agents.state import HumanDecision
 from guardrails.policy import Policy, default_policy, load_policy
 from tools.booking import CarrierAdapter, SimulatedCarrier
@@ -49,6 +47,9 @@ from tools.events import ExceptionEvent
 from tools.inputs import InputError
 from tools.settings import Settings
 from tools.store import Store
+
+if TYPE_CHECKING:
+    from agents.memory import PrecedentMemory
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,10 @@ class Resolver:
             if policy is None:
                 policy = load_policy(settings.policy) if settings.policy else default_policy()
             advisor = None
-            if use_llm:
+            if use_llm and settings.llm_configured:
+                from agents.advisor import LlmAdvisor
+                from agents.llm_client import LlmClient
+
                 client = LlmClient.from_settings(settings)
                 advisor = LlmAdvisor(client) if client is not None else None
             if memory is None and use_memory:
@@ -332,6 +336,8 @@ class Resolver:
 
 
 def open_memory(settings: Settings) -> PrecedentMemory | None:
+    from agents.memory import PrecedentMemory  # chromadb: imported only when memory is used
+
     try:
         return PrecedentMemory.open(settings.memory_dir)
     except MemoryUnavailable as exc:

@@ -214,6 +214,13 @@ class LlmUsage(BaseModel):
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    def plus(self, other: LlmUsage) -> LlmUsage:
+        return LlmUsage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            calls=self.calls + other.calls,
+        )
+
 
 class Decision(BaseModel):
     """What `execlayer resolve --json` prints and the API returns (contract section 3)."""
