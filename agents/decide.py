@@ -21,7 +21,7 @@ from agents.precedents import describe_situation
 from agents.rationale import deterministic_rationale
 from agents.state import ResolverState
 from guardrails.evaluator import GuardContext, denied, evaluate, needs_approval
-from tools.decisions import Candidate, DecidedBy, LlmUsage
+from tools.decisions import Candidate, DecidedBy, LlmUsage, Outcome
 from tools.sourcing.batch import plan_batch
 from tools.sourcing.candidates import generate_candidates
 from tools.sourcing.limits import SourcingLimits
@@ -33,6 +33,9 @@ LLM_CHOICES = 5
 # more than this much expected cost (a person's delay has a cost too).
 AUTONOMY_PREFERENCE = 10.0
 BATCH_TIME_LIMIT_S = 5.0
+# Plans judged and kept per decision (enough to show the alternatives, bounded for speed).
+KEEP_CANDIDATES = 8
+MAX_JUDGED = 64
 # The rate limit on autonomous actions counts this far back.
 RATE_WINDOW = timedelta(hours=1)
 
@@ -71,6 +74,40 @@ def build_candidates(ctx: ResolverContext, state: ResolverState) -> list[Candida
     return [plan.to_candidate()]
 
 
+def judge(
+    candidates: list[Candidate], guard: GuardContext
+) -> tuple[list[Candidate], list[Candidate]]:
+    """Guardrail verdicts for the best candidates, cheapest first: (judged, allowed).
+
+    Stops once it holds `KEEP_CANDIDATES` allowed plans and nothing further down could still
+    be chosen (an autonomous plan is found, or the rest cost more than the autonomy
+    preference allows), so a decision never pays for judging plans nobody would pick."""
+    judged: list[Candidate] = []
+    allowed: list[Candidate] = []
+    autonomous = False
+    for candidate in sorted(candidates, key=lambda c: (c.score.total, c.id)):
+        if len(judged) >= MAX_JUDGED:
+            break
+        if len(allowed) >= KEEP_CANDIDATES and (
+            autonomous or candidate.score.total > allowed[0].score.total + AUTONOMY_PREFERENCE
+        ):
+            break
+        verdicts = evaluate(candidate, guard)
+        judged_one = candidate.model_copy(update={"verdicts": verdicts})
+        judged.append(judged_one)
+        if not denied(verdicts):
+            allowed.append(judged_one)
+            autonomous = autonomous or not needs_approval(verdicts)
+    return judged, allowed
+
+
+def trimmed(candidate: Candidate) -> Candidate:
+    """A candidate that was not chosen keeps only the verdicts that stopped or held it."""
+    return candidate.model_copy(
+        update={"verdicts": [v for v in candidate.verdicts if v.outcome is not Outcome.ALLOW]}
+    )
+
+
 def deterministic_choice(allowed: list[Candidate]) -> Candidate:
     """Best expected cost, preferring plans that need no person unless that costs too much."""
     best = allowed[0]
@@ -95,11 +132,7 @@ def decide(state: ResolverState, runtime: Runtime[ResolverContext]) -> ResolverS
             "route": "done",
         }
     guard = guard_context(ctx, perception.view, orders)
-    candidates = [
-        c.model_copy(update={"verdicts": evaluate(c, guard)}) for c in build_candidates(ctx, state)
-    ]
-    candidates.sort(key=lambda c: (c.score.total, c.id))
-    allowed = [c for c in candidates if not denied(c.verdicts)]
+    candidates, allowed = judge(build_candidates(ctx, state), guard)
     if not allowed:
         return {
             "candidates": candidates,
@@ -137,7 +170,7 @@ def decide(state: ResolverState, runtime: Runtime[ResolverContext]) -> ResolverS
             chosen, decided_by = picked, DecidedBy.LLM
             rationale = advice.rationale.strip()
     return {
-        "candidates": candidates,
+        "candidates": [c if c.id == chosen.id else trimmed(c) for c in candidates],
         "chosen": chosen.id,
         "decided_by": decided_by,
         "rationale": rationale,
