@@ -83,7 +83,7 @@ def validation_problems(errors: list[Any]) -> list[FieldProblem]:
 
 def error_response(status: int, body: ErrorBody, headers: Mapping[str, str] | None = None) -> Any:
     return JSONResponse(
-        body.model_dump(mode="json", exclude_none=True), status_code=status, headers=headers
+        body.model_dump(mode="json"), status_code=status, headers=headers
     )
 
 
