@@ -130,12 +130,12 @@ def standin() -> Iterator[SlackStandIn]:
 
 
 def slack_settings(home: Path, standin: SlackStandIn, **overrides: Any) -> Settings:
-    return api_settings(
-        home,
-        slack_bot_token=SLACK_TOKEN,
-        slack_signing_secret=SLACK_SECRET,
-        slack_channel=SLACK_CHANNEL,
-        slack_api_url=standin.base_url,
-        slack_approvers=f"{SLACK_APPROVER},U0OTHERAPPROVER",
+    values: dict[str, Any] = {
+        "slack_bot_token": SLACK_TOKEN,
+        "slack_signing_secret": SLACK_SECRET,
+        "slack_channel": SLACK_CHANNEL,
+        "slack_api_url": standin.base_url,
+        "slack_approvers": f"{SLACK_APPROVER},U0OTHERAPPROVER",
         **overrides,
-    )
+    }
+    return api_settings(home, **values)
