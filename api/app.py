@@ -37,7 +37,6 @@ from api.slack.gateway import SlackGateway, SlackOpsNotifier, web_client
 from api.slack.routes import router as slack_router
 from guardrails.policy import Policy
 from tools.booking import CarrierAdapter
-from tools.decisions import now_utc
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,12 +61,12 @@ def create_app(
     options: ApiOptions | None = None,
     customer_notifier: CustomerNotifier | None = None,
     now: Callable[[], float] = time.time,
-    clock: Callable[[], datetime] = now_utc,
+    clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     """Build the app. API keys are parsed here (a malformed `EXECLAYER_API_KEYS` raises
     `api.keys.ApiKeyError` at once); the store is opened in the lifespan. `now` (epoch
     seconds) is the clock of Slack signature checks and console sessions; `clock` the
-    dispatcher's."""
+    dispatcher's (default: the store's)."""
     settings = settings or Settings()
     options = options or ApiOptions()
     keys = KeyRing.from_env_value(

@@ -33,7 +33,7 @@ from api.notifiers import (
     OpsNotifier,
 )
 from api.views import chosen_summary, cost_delta
-from tools.decisions import ApprovalStatus, Decision, now_utc
+from tools.decisions import ApprovalStatus, Decision
 from tools.events import ExceptionEvent
 from tools.store import ApprovalRecord, OutboxItem, Store
 
@@ -75,7 +75,7 @@ class OutboxDispatcher:
         max_attempts: int = 8,
         backoff_s: float = 5.0,
         max_backoff_s: float = 900.0,
-        clock: Callable[[], datetime] = now_utc,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.store = store
         self.ops = ops
@@ -85,9 +85,9 @@ class OutboxDispatcher:
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
-        self.clock = clock
+        self.clock = clock or store.now  # the store's clock: leases and retries agree
         self._digest: dict[int, OutboxItem] = {}
-        self._last_digest = clock()
+        self._last_digest = self.clock()
         self._wake = asyncio.Event()
 
     # -- the task ---------------------------------------------------------------------------

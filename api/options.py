@@ -26,6 +26,7 @@ class ApiOptions(BaseSettings):
     outbox_backoff_s: float = Field(default=5.0, gt=0)
     outbox_max_backoff_s: float = Field(default=900.0, gt=0)
     dispatch_outbox: bool = True  # run the outbox dispatcher inside the server
+    precedent_memory: bool = True  # EXECLAYER_PRECEDENT_MEMORY=false: no chromadb precedents
     recover_on_start: bool = True
 
     @field_validator("public_url", mode="before")
