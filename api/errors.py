@@ -82,9 +82,7 @@ def validation_problems(errors: list[Any]) -> list[FieldProblem]:
 
 
 def error_response(status: int, body: ErrorBody, headers: Mapping[str, str] | None = None) -> Any:
-    return JSONResponse(
-        body.model_dump(mode="json"), status_code=status, headers=headers
-    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

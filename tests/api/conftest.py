@@ -101,7 +101,9 @@ async def open_api(
     async with app.router.lifespan_context(app):
         runtime: ApiRuntime = app.state.runtime
         if load_network and not runtime.resolver.store.has_network():
-            runtime.resolver.store.load_snapshot(load_snapshot(CONTRACT_EXAMPLES / "network-northeast.json"))
+            runtime.resolver.store.load_snapshot(
+                load_snapshot(CONTRACT_EXAMPLES / "network-northeast.json")
+            )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Api(app, client, settings)

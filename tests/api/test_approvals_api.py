@@ -9,8 +9,9 @@ from tests.api.conftest import Api, auth
 async def test_list_pending_shows_what_would_run_and_why(api: Api) -> None:
     await api.post_event("EX-P1")
     await api.post_event("EX-P4")
-    response = await api.client.get("/v1/approvals", params={"status": "pending"},
-                                    headers=auth("viewer"))
+    response = await api.client.get(
+        "/v1/approvals", params={"status": "pending"}, headers=auth("viewer")
+    )
     assert response.status_code == 200
     items = response.json()["items"]
     assert [i["approval"]["id"] for i in items] == ["AP-EX-P4"]
@@ -22,8 +23,9 @@ async def test_list_pending_shows_what_would_run_and_why(api: Api) -> None:
     assert any("promise" in r for r in item["approval"]["reasons"])
     one = await api.client.get("/v1/approvals/AP-EX-P4", headers=auth("viewer"))
     assert one.json() == item
-    none = await api.client.get("/v1/approvals", params={"status": "approved"},
-                                headers=auth("viewer"))
+    none = await api.client.get(
+        "/v1/approvals", params={"status": "approved"}, headers=auth("viewer")
+    )
     assert none.json()["items"] == []
     bad = await api.client.get("/v1/approvals", params={"status": "maybe"}, headers=auth("viewer"))
     assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "status"
@@ -88,7 +90,9 @@ async def test_unknown_approval_is_404_and_bad_bodies_422(api: Api) -> None:
         "/v1/approvals/AP-NOPE", json={"decision": "approve"}, headers=auth("approver")
     )
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
-    assert (await api.client.get("/v1/approvals/AP-NOPE", headers=auth("viewer"))).status_code == 404
+    assert (
+        await api.client.get("/v1/approvals/AP-NOPE", headers=auth("viewer"))
+    ).status_code == 404
     await api.post_event("EX-P4")
     for body, field in (
         ({"decision": "maybe"}, "decision"),
@@ -96,8 +100,9 @@ async def test_unknown_approval_is_404_and_bad_bodies_422(api: Api) -> None:
         ({"decision": "approve", "comment": "x" * 2001}, "comment"),
         ({"decision": "approve", "actor": "someone-else"}, "actor"),
     ):
-        response = await api.client.post("/v1/approvals/AP-EX-P4", json=body,
-                                          headers=auth("approver"))
+        response = await api.client.post(
+            "/v1/approvals/AP-EX-P4", json=body, headers=auth("approver")
+        )
         assert response.status_code == 422, body
         assert response.json()["fields"][0]["field"] == field
     approval = api.store.get_approval("AP-EX-P4")

@@ -111,7 +111,13 @@ async def test_keys_never_appear_in_logs_or_answers(
         for method, path, body, _ in ROUTES:
             response = await api.client.request(method, path, json=body, headers=auth(role))
             seen.append(response.text)
-    seen.append((await api.client.get("/v1/exceptions", headers={"Authorization": "Bearer leaked-guess-123"})).text)
+    seen.append(
+        (
+            await api.client.get(
+                "/v1/exceptions", headers={"Authorization": "Bearer leaked-guess-123"}
+            )
+        ).text
+    )
     records = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
     assert records  # the run did log
     for secret in [*KEYS.values(), "leaked-guess-123"]:

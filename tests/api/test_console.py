@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-
 from tests.api.conftest import KEYS, Api, api_settings, open_api
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -75,8 +74,15 @@ async def test_queue_approvals_network_and_detail_render(api: Api) -> None:
     assert "EX-P1" in filtered.text and "/exceptions/EX-P4" not in filtered.text.split("<table")[1]
     detail = await api.client.get("/exceptions/EX-P1")
     assert detail.status_code == 200
-    for part in ("Rationale", "Candidates", "Lateness", "Guardrail verdicts",
-                 "Signals at decision time", "Audit trail", "Actions executed"):
+    for part in (
+        "Rationale",
+        "Candidates",
+        "Lateness",
+        "Guardrail verdicts",
+        "Signals at decision time",
+        "Audit trail",
+        "Actions executed",
+    ):
         assert part in detail.text, part
     assert (await api.client.get("/approvals")).status_code == 200
     network = await api.client.get("/network")
@@ -107,10 +113,11 @@ async def test_approve_from_the_console(api: Api) -> None:
     approval = api.store.get_approval("AP-EX-P4")
     assert approval is not None
     assert (approval.status.value, approval.decided_by, approval.channel) == (
-        "approved", "alice", "console")
-    again = await api.client.post(
-        "/approvals/AP-EX-P4", data={"decision": "reject", "csrf": csrf}
+        "approved",
+        "alice",
+        "console",
     )
+    again = await api.client.post("/approvals/AP-EX-P4", data={"decision": "reject", "csrf": csrf})
     assert again.headers["location"] == "/exceptions/EX-P4?notice=already"
 
 
@@ -154,5 +161,3 @@ async def test_static_assets_are_served(api: Api) -> None:
     for path in ("/static/console.css", "/static/console.js", "/static/favicon.svg"):
         response = await api.client.get(path)
         assert response.status_code == 200 and response.content
-
-

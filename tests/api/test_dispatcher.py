@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from slack_sdk import WebClient
+
 from api.dispatcher import OutboxDispatcher
 from api.notifiers import LoggingCustomerNotifier, LoggingOpsNotifier
 from api.slack.gateway import SlackGateway, SlackOpsNotifier
-from slack_sdk import WebClient
 from tests.api.conftest import SLACK_CHANNEL, SLACK_TOKEN, open_api, slack_settings
 from tests.api.slack_standin import SlackStandIn
 from tools.store import OutboxStatus, Store
@@ -26,7 +27,9 @@ class Clock:
         return self.now
 
 
-def dispatcher_for(store: Store, standin: SlackStandIn, clock: Clock, **kw: Any) -> OutboxDispatcher:
+def dispatcher_for(
+    store: Store, standin: SlackStandIn, clock: Clock, **kw: Any
+) -> OutboxDispatcher:
     """A dispatcher on the same database whose store reads the pinned clock."""
     pinned = Store.open(store.engine.url.render_as_string(hide_password=False), clock=clock)
     gateway = SlackGateway(WebClient(token=SLACK_TOKEN, base_url=standin.base_url), SLACK_CHANNEL)
@@ -43,8 +46,11 @@ async def test_slack_down_decisions_continue_and_messages_are_retried(
         dispatcher = dispatcher_for(api.store, standin, clock, backoff_s=10, max_attempts=3)
         first = await asyncio.to_thread(dispatcher.drain_once)
         assert first.retried == ["approval-requested:AP-EX-P4"]
-        item = next(i for i in api.store.due_outbox(now=clock.now + timedelta(days=1))
-                    if i.kind == "approval_requested")
+        item = next(
+            i
+            for i in api.store.due_outbox(now=clock.now + timedelta(days=1))
+            if i.kind == "approval_requested"
+        )
         assert item.attempts == 1 and "503" in (item.last_error or "")
         assert item.next_attempt_at == clock.now + timedelta(seconds=10)
         assert (await asyncio.to_thread(dispatcher.drain_once)).retried == []  # not due yet
@@ -74,7 +80,7 @@ async def test_gives_up_after_max_attempts_and_on_permanent_errors(
         clock.now += timedelta(seconds=5)
         report = await asyncio.to_thread(dispatcher.drain_once)
         assert report.failed == ["approval-requested:AP-EX-P4"]
-        failed = [i for i in api.store.due_outbox(now=clock.now + timedelta(days=9))]
+        failed = list(api.store.due_outbox(now=clock.now + timedelta(days=9)))
         assert all(i.kind != "approval_requested" for i in failed)
 
 

@@ -71,7 +71,10 @@ async def test_decided_but_not_resumed_finishes_at_the_next_start(
         assert record is not None and record.decision is not None
         assert record.decision.status.value == "resolved"
         assert effects_of(restarted.store, "EX-P3", "O-1003") == (
-            len(record.decision.actions), 1, 1)
+            len(record.decision.actions),
+            1,
+            1,
+        )
         again = await restarted.client.post(
             "/v1/approvals/AP-EX-P3", json={"decision": "approve"}, headers=auth("approver")
         )
@@ -113,7 +116,10 @@ async def test_execution_cut_short_finishes_once_at_the_next_start(
         assert record is not None and record.decision is not None
         assert record.decision.status.value == "resolved"
         assert effects_of(restarted.store, "EX-P3", "O-1003") == (
-            len(record.decision.actions), 1, 1)
+            len(record.decision.actions),
+            1,
+            1,
+        )
         assert [r.key for r in restarted.store.held_reservations()] == [r.key for r in held]
 
 
@@ -182,9 +188,15 @@ def test_a_real_server_killed_after_the_decision_resolves_once_on_restart(
 
     policy = tmp_path / "recommend.yaml"
     policy.write_text("version: recommend-test\nautonomy: recommend\n")
-    env = {**os.environ, "EXECLAYER_HOME": str(home), "EXECLAYER_API_KEYS": API_KEYS,
-           "EXECLAYER_POLICY": str(policy), "EXECLAYER_OUTBOX_POLL_S": "0.2", "EXECLAYER_PRECEDENT_MEMORY": "false",
-           "ANONYMIZED_TELEMETRY": "False"}
+    env = {
+        **os.environ,
+        "EXECLAYER_HOME": str(home),
+        "EXECLAYER_API_KEYS": API_KEYS,
+        "EXECLAYER_POLICY": str(policy),
+        "EXECLAYER_OUTBOX_POLL_S": "0.2",
+        "EXECLAYER_PRECEDENT_MEMORY": "false",
+        "ANONYMIZED_TELEMETRY": "False",
+    }
     for k in ("EXECLAYER_DB_URL", "EXECLAYER_SLACK_BOT_TOKEN", "EXECLAYER_LLM_BASE_URL"):
         env.pop(k, None)
     with Store.open(api_settings(home).database_url) as store:
@@ -195,8 +207,9 @@ def test_a_real_server_killed_after_the_decision_resolves_once_on_restart(
     first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_healthy(base, first, time.monotonic() + 60)
-        posted = httpx.post(f"{base}/v1/exceptions", json=event_body("EX-P3"),
-                            headers=auth("operator"), timeout=30)
+        posted = httpx.post(
+            f"{base}/v1/exceptions", json=event_body("EX-P3"), headers=auth("operator"), timeout=30
+        )
         assert posted.status_code == 202
         with Store.open(api_settings(home).database_url) as store:  # the CAS, as the server would
             assert store.decide_approval("AP-EX-P3", "approved", "alice", "api", None)
@@ -215,8 +228,12 @@ def test_a_real_server_killed_after_the_decision_resolves_once_on_restart(
         assert body["decision"]["approval"]["decided_by"] == "alice"
         applied = [a for a in body["audit"]["actions"] if a["status"] == "applied"]
         assert len(applied) == len(body["decision"]["actions"])
-        again = httpx.post(f"{base}/v1/approvals/AP-EX-P3", json={"decision": "reject"},
-                           headers=auth("admin"), timeout=30)
+        again = httpx.post(
+            f"{base}/v1/approvals/AP-EX-P3",
+            json={"decision": "reject"},
+            headers=auth("admin"),
+            timeout=30,
+        )
         assert again.status_code == 409
     finally:
         second.send_signal(signal.SIGINT)

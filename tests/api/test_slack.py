@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -55,6 +56,15 @@ def signed(body: bytes, at: float = PINNED_NOW, secret: str = SLACK_SECRET) -> d
         "X-Slack-Signature": sign(secret, ts, body),
         "Content-Type": "application/x-www-form-urlencoded",
     }
+
+
+async def until(done: Callable[[], bool], deadline: float) -> None:
+    """Poll the stand-in (a separate thread) until `done()`, or fail at the deadline."""
+    for _ in range(100_000):
+        if done() or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.02)
+    assert done(), "the dispatcher did not deliver in time"
 
 
 # -- signatures ------------------------------------------------------------------------------
@@ -108,7 +118,9 @@ def test_our_form_encoding_is_slacks() -> None:
 
 
 # -- end to end -------------------------------------------------------------------------------
-async def test_commands_verified_with_the_official_vector(home: Path, standin: SlackStandIn) -> None:
+async def test_commands_verified_with_the_official_vector(
+    home: Path, standin: SlackStandIn
+) -> None:
     v = vector()
     settings = slack_settings(home, standin, slack_signing_secret=v["signing_secret"])
     async with open_api(settings, now=float(v["timestamp"])) as api:
@@ -137,7 +149,9 @@ async def posted_approval(api: Api, standin: SlackStandIn) -> tuple[str, str]:
     return post.body["channel"], standin.named("chat.postMessage")[0].body.get("ts") or ""
 
 
-async def test_approval_request_is_block_kit_with_buttons(home: Path, standin: SlackStandIn) -> None:
+async def test_approval_request_is_block_kit_with_buttons(
+    home: Path, standin: SlackStandIn
+) -> None:
     async with open_api(slack_settings(home, standin)) as api:
         await posted_approval(api, standin)
         (post,) = standin.named("chat.postMessage")
@@ -152,10 +166,16 @@ async def test_approval_request_is_block_kit_with_buttons(home: Path, standin: S
     (actions,) = [b for b in blocks if b["type"] == "actions"]
     approve, reject = actions["elements"][:2]
     assert (approve["action_id"], approve["value"], approve["style"]) == (
-        "execlayer_approve", "AP-EX-P4", "primary")
+        "execlayer_approve",
+        "AP-EX-P4",
+        "primary",
+    )
     assert "confirm" in approve
     assert (reject["action_id"], reject["value"], reject["style"]) == (
-        "execlayer_reject", "AP-EX-P4", "danger")
+        "execlayer_reject",
+        "AP-EX-P4",
+        "danger",
+    )
 
 
 async def test_stale_or_unsigned_clicks_change_nothing(home: Path, standin: SlackStandIn) -> None:
@@ -192,7 +212,9 @@ async def test_a_non_approver_click_changes_nothing_and_is_told_ephemerally(
         approval = api.store.get_approval("AP-EX-P4")
         assert approval is not None and approval.status.value == "pending"
         assert [a.event for a in api.store.audit_trail("EX-P4").approvals] == [
-            "requested", "slack_posted"]
+            "requested",
+            "slack_posted",
+        ]
         (ephemeral,) = standin.named("chat.postEphemeral")
         assert ephemeral.body["user"] == "U0INTRUDER"
         assert ephemeral.body["channel"] == SLACK_CHANNEL
@@ -208,15 +230,13 @@ async def test_an_approver_click_resolves_and_updates_the_message_once(
     async with open_api(slack_settings(home, standin), options=options) as api:
         await api.post_event("EX-P4")
         deadline = time.monotonic() + 20
-        while not standin.named("chat.postMessage") and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        (post,) = standin.named("chat.postMessage")
+        await until(lambda: bool(standin.named("chat.postMessage")), deadline)
+        assert len(standin.named("chat.postMessage")) == 1
         channel, ts = SLACK_CHANNEL, "1503435956.000001"
         body = click_body("execlayer_approve", "AP-EX-P4", SLACK_APPROVER, channel, ts)
         response = await api.client.post("/slack/interactions", content=body, headers=signed(body))
         assert response.status_code == 200 and response.content == b""
-        while not standin.named("chat.update") and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        await until(lambda: bool(standin.named("chat.update")), deadline)
         # a second click, a double-click: already decided, nothing more
         again = await api.client.post("/slack/interactions", content=body, headers=signed(body))
         assert again.status_code == 200
@@ -242,8 +262,9 @@ async def test_a_reject_click_rejects(home: Path, standin: SlackStandIn) -> None
     async with open_api(slack_settings(home, standin)) as api:
         await posted_approval(api, standin)
         body = click_body("execlayer_reject", "AP-EX-P4", SLACK_APPROVER, SLACK_CHANNEL, "1")
-        assert (await api.client.post("/slack/interactions", content=body,
-                                      headers=signed(body))).status_code == 200
+        assert (
+            await api.client.post("/slack/interactions", content=body, headers=signed(body))
+        ).status_code == 200
         await api.runtime.drain()
         await asyncio.to_thread(api.runtime.dispatcher.drain_once)
         decision = api.store.get_exception("EX-P4").decision  # type: ignore[union-attr]
@@ -252,14 +273,18 @@ async def test_a_reject_click_rejects(home: Path, standin: SlackStandIn) -> None
     assert "Rejected by" in json.dumps(update.body["blocks"])
 
 
-async def test_clicks_on_other_buttons_or_unknown_approvals(home: Path, standin: SlackStandIn) -> None:
+async def test_clicks_on_other_buttons_or_unknown_approvals(
+    home: Path, standin: SlackStandIn
+) -> None:
     async with open_api(slack_settings(home, standin)) as api:
         other = click_body("a", "AP-EX-P4", SLACK_APPROVER, SLACK_CHANNEL, "1")
-        assert (await api.client.post("/slack/interactions", content=other,
-                                      headers=signed(other))).status_code == 200
+        assert (
+            await api.client.post("/slack/interactions", content=other, headers=signed(other))
+        ).status_code == 200
         unknown = click_body("execlayer_approve", "AP-NOPE", SLACK_APPROVER, SLACK_CHANNEL, "1")
-        assert (await api.client.post("/slack/interactions", content=unknown,
-                                      headers=signed(unknown))).status_code == 200
+        assert (
+            await api.client.post("/slack/interactions", content=unknown, headers=signed(unknown))
+        ).status_code == 200
         await api.runtime.drain()
     (told,) = standin.named("chat.postEphemeral")
     assert "no approval AP-NOPE" in told.body["text"]

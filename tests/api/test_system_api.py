@@ -112,11 +112,14 @@ async def test_network_health_levels_and_disruptions(home: Path) -> None:
 
     snapshot = load_snapshot(CONTRACT_EXAMPLES / "network-northeast.json")
     nodes = []
-    for node in snapshot.nodes:
+    for original in snapshot.nodes:
+        node = original
         if node.id == "STORE-BOS":
             node = node.model_copy(update={"backlog_units": node.capacity_units_per_day * 2})
         elif node.id == "STORE-NYC":
-            node = node.model_copy(update={"backlog_units": int(node.capacity_units_per_day * 0.85)})
+            node = node.model_copy(
+                update={"backlog_units": int(node.capacity_units_per_day * 0.85)}
+            )
         elif node.id == "STORE-PVD":
             node = node.model_copy(update={"status": NodeStatus.CLOSED})
         nodes.append(node)
@@ -147,8 +150,15 @@ async def test_network_health_without_a_network(home: Path) -> None:
 async def test_every_operation_has_typed_responses(api: Api) -> None:
     spec = (await api.client.get("/openapi.json")).json()
     schemas = spec["components"]["schemas"]
-    assert {"Decision", "ErrorBody", "ExceptionDetail", "ApprovalPage", "HealthReport",
-            "NetworkHealth", "OutcomeReport"} <= set(schemas)
+    assert {
+        "Decision",
+        "ErrorBody",
+        "ExceptionDetail",
+        "ApprovalPage",
+        "HealthReport",
+        "NetworkHealth",
+        "OutcomeReport",
+    } <= set(schemas)
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
