@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlite3
 import types
 import typing
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
@@ -106,3 +107,50 @@ def checkpointer_for(url: str) -> Iterator[BaseCheckpointSaver[Any]]:
         yield sqlite
     finally:
         sqlite.conn.close()
+
+
+async def async_sqlite_saver(path: str) -> AsyncSqliteSaver:
+    """An `AsyncSqliteSaver` on its own aiosqlite connection (WAL, like the sync one); the
+    caller closes `saver.conn`. Must be created inside the event loop that will use it."""
+    import aiosqlite
+
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute("PRAGMA busy_timeout=30000")
+        saver = AsyncSqliteSaver(conn, serde=serializer())
+        await saver.setup()
+    except BaseException:
+        await conn.close()
+        raise
+    return saver
+
+
+@asynccontextmanager
+async def async_checkpointer_for(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    """An asynchronous checkpointer beside the store at `url` (the same tables and files as
+    `checkpointer_for`, so sync and async resolvers share threads), closed on exit."""
+    if is_postgres(url):
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import AsyncConnectionPool
+
+        async with AsyncConnectionPool(
+            psycopg_conninfo(url),
+            min_size=1,
+            max_size=8,
+            open=False,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        ) as pool:
+            saver = AsyncPostgresSaver(pool, serde=serializer())  # type: ignore[arg-type]
+            await saver.setup()
+            yield saver
+        return
+    sqlite = await async_sqlite_saver(sqlite_checkpoint_path(url))
+    try:
+        yield sqlite
+    finally:
+        await sqlite.conn.close()

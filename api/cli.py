@@ -115,7 +115,9 @@ def serve(
     db: DbOption = None,
 ) -> None:
     """Serve the HTTP API, the Slack endpoints and the ops console."""
-    unavailable("serve", "the API")
+    from api.server import serve as run_server
+
+    run_server(host=host, port=port, db_url=db)
 
 
 @app.command()
@@ -237,18 +239,40 @@ def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML")]) -> N
 
 
 @approvals_app.command("list")
-def approvals_list(db: DbOption = None, json_out: JsonOption = False) -> None:
-    """List pending approvals."""
-    unavailable("approvals list", "the API")
+def approvals_list(
+    db: DbOption = None,
+    json_out: JsonOption = False,
+    status: Annotated[
+        str, typer.Option(help="pending | approved | rejected | superseded | all")
+    ] = "pending",
+) -> None:
+    """List approvals (pending ones by default)."""
+    from api.terminal_approvals import list_approvals
+
+    list_approvals(db, status, json_out)
 
 
 @approvals_app.command("approve")
-def approvals_approve(approval_id: str, comment: str = "", db: DbOption = None) -> None:
-    """Approve a pending decision."""
-    unavailable("approvals approve", "the API")
+def approvals_approve(
+    approval_id: str,
+    comment: Annotated[str, typer.Option(help="Why (recorded in the audit trail)")] = "",
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Approve a pending decision: the plan is re-checked and executed."""
+    from api.terminal_approvals import decide
+
+    decide(approval_id, "approve", comment, db, json_out)
 
 
 @approvals_app.command("reject")
-def approvals_reject(approval_id: str, comment: str = "", db: DbOption = None) -> None:
-    """Reject a pending decision."""
-    unavailable("approvals reject", "the API")
+def approvals_reject(
+    approval_id: str,
+    comment: Annotated[str, typer.Option(help="Why (recorded in the audit trail)")] = "",
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Reject a pending decision: nothing is executed."""
+    from api.terminal_approvals import decide
+
+    decide(approval_id, "reject", comment, db, json_out)

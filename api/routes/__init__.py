@@ -1,0 +1,1 @@
+"""HTTP API routes (contract section 7)."""

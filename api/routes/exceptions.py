@@ -1,0 +1,103 @@
+"""`POST /v1/exceptions`, `GET /v1/exceptions`, `GET /v1/exceptions/{id}`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from agents.resolver_core import ResolutionError
+from api.auth import operator, viewer
+from api.errors import ERROR_RESPONSES, ApiError, input_error
+from api.keys import Principal
+from api.runtime import runtime_of
+from api.schemas import ErrorBody, ExceptionDetail, ExceptionPage
+from api.views import exception_detail, summarize
+from tools.decisions import Decision, DecisionStatus
+from tools.events import ExceptionEvent
+from tools.inputs import InputError
+from tools.store import ExceptionStatus, InvalidRequest
+
+router = APIRouter(prefix="/v1/exceptions", tags=["exceptions"])
+
+StatusFilter = Annotated[
+    ExceptionStatus | None, Query(description="Only exceptions in this status")
+]
+
+
+@router.post(
+    "",
+    response_model=Decision,
+    responses={
+        200: {"model": Decision, "description": "Decided: auto-resolved, escalated, rejected"},
+        202: {"model": Decision, "description": "Waiting for a person (`pending_approval`)"},
+        **ERROR_RESPONSES,
+        503: {"model": ErrorBody, "description": "The resolution stopped; it resumes later"},
+    },
+    summary="Submit an exception event; get the decision",
+)
+async def post_exception(
+    event: ExceptionEvent,
+    request: Request,
+    principal: Annotated[Principal, Depends(operator)],
+) -> JSONResponse:
+    """Resolve an exception. The event id is the idempotency key: the same id again returns
+    the first decision. Unknown order/node/carrier/sku/region ids are refused (422) before
+    anything is written."""
+    runtime = runtime_of(request)
+    try:
+        decision = await runtime.resolver.resolve(event)
+    except InputError as exc:
+        raise input_error(exc) from None
+    except ResolutionError as exc:
+        raise ApiError(503, "unavailable", str(exc)) from None
+    finally:
+        runtime.dispatcher.wake()
+    code = 202 if decision.status is DecisionStatus.PENDING_APPROVAL else 200
+    return JSONResponse(decision.model_dump(mode="json"), status_code=code)
+
+
+@router.get("", response_model=ExceptionPage, responses=ERROR_RESPONSES, summary="List exceptions")
+async def list_exceptions(
+    request: Request,
+    principal: Annotated[Principal, Depends(viewer)],
+    status: StatusFilter = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ExceptionPage:
+    """Newest first."""
+    store = runtime_of(request).resolver.store
+    try:
+        records = await asyncio.to_thread(
+            store.list_exceptions, status.value if status else None, limit, offset
+        )
+    except InvalidRequest as exc:
+        raise ApiError(422, "validation_error", str(exc)) from None
+    return ExceptionPage(
+        items=[summarize(r) for r in records],
+        status=status.value if status else None,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get(
+    "/{exception_id}",
+    response_model=ExceptionDetail,
+    responses={**ERROR_RESPONSES, 404: {"model": ErrorBody, "description": "Unknown exception"}},
+    summary="A decision and its audit trail",
+)
+async def get_exception(
+    exception_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(viewer)],
+) -> ExceptionDetail:
+    """The decision plus everything recorded: signals, candidates with their scores,
+    verdicts, executed steps, who approved, and reported outcomes."""
+    store = runtime_of(request).resolver.store
+    detail = await asyncio.to_thread(exception_detail, store, exception_id)
+    if detail is None:
+        raise ApiError(404, "not_found", f"no exception {exception_id!r}")
+    return detail

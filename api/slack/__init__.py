@@ -1,0 +1,2 @@
+"""Slack: approval requests with buttons, escalations, failures and a digest; signed
+interactions (button clicks) and slash commands."""
