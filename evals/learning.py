@@ -288,7 +288,7 @@ def build_scenario(config: LearningConfig) -> Scenario:
     orders: list[Order] = []
     stream: list[StreamItem] = []
     units: dict[tuple[str, str], int] = {}
-    for index, (moment, family, region, sku, lat, lon, tier) in enumerate(drafts):
+    for index, (moment, family, region, sku, lat, lon, tier_name) in enumerate(drafts):
         order_id = f"O-{index + 1:05d}"
         node = nodes[DC_OF_REGION[region]]
         carrier_id = REGIONAL_CARRIER if family == "carrier_disruption" else "PARCELCO"
@@ -304,7 +304,7 @@ def build_scenario(config: LearningConfig) -> Scenario:
             Order(
                 id=order_id,
                 channel=Channel.D2C,
-                customer_tier=CustomerTier(tier),
+                customer_tier=CustomerTier(tier_name),
                 ship_to=ship_to,
                 lines=[OrderLine(sku=sku, qty=1, unit_price=PRICES[sku])],
                 created_at=moment - timedelta(hours=14),
@@ -381,23 +381,28 @@ def shipments_of(decision: Decision, order_id: str, snapshot: NetworkSnapshot) -
                 for leg in action.legs
                 if leg.eta is not None
             ]
-        elif action.type in (
-            ActionType.HOLD,
-            ActionType.REALLOCATE,
-            ActionType.UPGRADE_SERVICE,
-            ActionType.BOOK_CARRIER,
-            ActionType.REPROMISE,
-            ActionType.BACKORDER,
+        elif (
+            action.type
+            in (
+                ActionType.HOLD,
+                ActionType.REALLOCATE,
+                ActionType.UPGRADE_SERVICE,
+                ActionType.BOOK_CARRIER,
+                ActionType.REPROMISE,
+                ActionType.BACKORDER,
+            )
+            and action.node
+            and action.carrier_service
+            and action.eta is not None
         ):
-            if action.node and action.carrier_service and action.eta is not None:
-                found = [
-                    Shipment(
-                        action.node,
-                        carrier_of[action.carrier_service],
-                        action.carrier_service,
-                        action.eta,
-                    )
-                ]
+            found = [
+                Shipment(
+                    action.node,
+                    carrier_of[action.carrier_service],
+                    action.carrier_service,
+                    action.eta,
+                )
+            ]
     return found
 
 
@@ -507,7 +512,7 @@ def run_stream(
     """Resolve the whole stream on a fresh SQLite store; feed outcomes back iff `learning`."""
     with tempfile.TemporaryDirectory(prefix="execlayer-learn-", dir=workdir) as home:
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             home=Path(home),
             db_url=f"sqlite:///{Path(home) / 'store.db'}",
         )
@@ -547,9 +552,7 @@ def _run(
         truth = true_reliability(config, item.degraded)
         executed = decision.status in (DecisionStatus.AUTO_RESOLVED, DecisionStatus.RESOLVED)
         shipments = shipments_of(decision, order.id, snapshot) if executed else []
-        cancelled = executed and any(
-            a.type is ActionType.CANCEL_LINES for a in decision.actions
-        )
+        cancelled = executed and any(a.type is ActionType.CANCEL_LINES for a in decision.actions)
         if not shipments and not cancelled:
             # Nobody acted (escalated, rejected, failed): the order ships as it was booked,
             # after the event (a missed cut-off leaves tomorrow).
@@ -628,8 +631,8 @@ def _release_after(item: StreamItem, snapshot: NetworkSnapshot) -> datetime:
     if item.family == "cutoff_missed":
         hour = next(n.cutoff_hour_utc for n in snapshot.nodes if n.id == item.event.node)
         moment = item.event.occurred_at
-        return moment.replace(hour=hour, minute=0, second=0, microsecond=0) + DAY - timedelta(
-            hours=1
+        return (
+            moment.replace(hour=hour, minute=0, second=0, microsecond=0) + DAY - timedelta(hours=1)
         )
     return item.event.occurred_at
 

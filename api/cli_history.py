@@ -1,0 +1,91 @@
+"""`execlayer eval learn | import | agree`: the learning curve and the user's own history.
+
+Thin Typer wrappers; the work is in `evals.learning`, `evals.importer` and `evals.agreement`.
+Registered on the `eval` group by `register(eval_app)` in `api/cli.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+err = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _fail(command: str, message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]execlayer eval {command}:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(code=code)
+
+
+def _command_line() -> str:
+    return "execlayer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def eval_learn(
+    n: Annotated[int, typer.Option("--n", help="Exceptions in the stream", min=20)] = 600,
+    seed: Annotated[int, typer.Option(help="Seed of the scenario and the deliveries")] = 7,
+    window: Annotated[int, typer.Option(help="Exceptions per reported window", min=5)] = 50,
+    out: Annotated[
+        Path | None, typer.Option(help="Write curve.json, curve.svg, report.md, report.html")
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Learning curve: a carrier's true reliability degrades midway; learning on vs off."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TimeElapsedColumn,
+    )
+
+    from evals.learning import LearningConfig, learning_curve
+    from evals.learning_report import curve_json, curve_table, write_reports
+
+    config = LearningConfig(n=n, seed=seed, window=window)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=json_out,
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def hook(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=total)
+            progress.update(tasks[label], completed=done)
+
+        curve, _, _ = learning_curve(config, progress=hook)
+    if out is not None:
+        for path in write_reports(curve, out, _command_line()):
+            err.print(f"wrote {escape(str(path))}")
+    if json_out:
+        typer.echo(curve_json(curve))
+    else:
+        console = Console()
+        console.print(curve_table(curve))
+        console.print(
+            f"promise kept after the degradation: learning on "
+            f"[bold]{100 * curve.learning_kept_after:.1f} %[/], off "
+            f"[bold]{100 * curve.static_kept_after:.1f} %[/] (last third: "
+            f"{100 * curve.learning_kept_last_windows:.1f} % vs "
+            f"{100 * curve.static_kept_last_windows:.1f} %)"
+        )
+
+
+def register(eval_app: typer.Typer) -> None:
+    """Add `learn`, `import` and `agree` to the `eval` group."""
+    eval_app.command("learn")(eval_learn)
