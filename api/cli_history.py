@@ -86,6 +86,88 @@ def eval_learn(
         )
 
 
+FileOption = Annotated[Path | None, typer.Option(help="Override the file found in FOLDER")]
+
+
+def eval_import(
+    folder: Annotated[Path, typer.Argument(help="Folder of the OMS export")] = Path("."),
+    out: Annotated[Path, typer.Option(help="Replay cases JSONL to write")] = Path("cases.jsonl"),
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="Column/value mapping (YAML or JSON); default FOLDER/mapping.yaml"),
+    ] = None,
+    network: Annotated[
+        Path | None, typer.Option(help="Network snapshot JSON; default FOLDER/network.json")
+    ] = None,
+    orders: FileOption = None,
+    exceptions: FileOption = None,
+    actions: FileOption = None,
+    outcomes: FileOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Import an OMS export (orders, exceptions, actions, outcomes) as replay cases."""
+    import json
+
+    from rich.table import Table
+
+    from evals.importer import ExportFiles, import_export, load_mapping, write_atomically
+    from tools.inputs import InputError
+
+    if mapping is None:
+        for name in ("mapping.yaml", "mapping.yml", "mapping.json"):
+            if (folder / name).is_file():
+                mapping = folder / name
+                break
+    try:
+        rules = load_mapping(mapping)
+        files = ExportFiles.in_folder(
+            folder,
+            rules,
+            network=network,
+            orders=orders,
+            exceptions=exceptions,
+            actions=actions,
+            outcomes=outcomes,
+        )
+        report = import_export(files, rules)
+    except InputError as exc:
+        err.print(
+            f"[bold red]execlayer eval import:[/] invalid {escape(exc.what)}; nothing written"
+        )
+        for problem in exc.problems:
+            err.print(f"  - {escape(problem)}", soft_wrap=True, highlight=False)
+        raise typer.Exit(code=2) from None
+    try:
+        count = write_atomically(out, report.cases)
+    except OSError as exc:
+        _fail("import", f"cannot write {out}: {exc}", code=1)
+    summary = {
+        "written": count,
+        "out": str(out),
+        "mapping": str(mapping) if mapping else None,
+        "orders": report.orders,
+        "exceptions": report.exceptions,
+        "actions": report.actions,
+        "outcomes": report.outcomes,
+        "with_action": report.with_action,
+        "with_outcome": report.with_outcome,
+        "by_family": report.by_family,
+        "empirical_on_time": report.empirical_lanes,
+    }
+    if json_out:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    table = Table("what", "count", title=f"Imported {count} replay cases into {out}")
+    for key in ("orders", "exceptions", "actions", "outcomes", "with_action", "with_outcome"):
+        table.add_row(key.replace("_", " "), str(summary[key]))
+    for family, n in report.by_family.items():
+        table.add_row(f"family {family}", str(n))
+    Console().print(table)
+    if mapping:
+        err.print(f"mapping: {escape(str(mapping))}")
+
+
 def register(eval_app: typer.Typer) -> None:
     """Add `learn`, `import` and `agree` to the `eval` group."""
     eval_app.command("learn")(eval_learn)
+    eval_app.command("import")(eval_import)

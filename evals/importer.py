@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import tempfile
 from collections import defaultdict
@@ -289,7 +290,7 @@ class Reader:
             kind = "an integer" if integer else "a number"
             self.problems.add(row, self.col(name), f"{raw!r} is not {kind}")
             return None
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             self.problems.add(row, self.col(name), f"{raw!r} is not a finite number")
             return None
         return value
@@ -531,7 +532,8 @@ def _exceptions(
             problems.add(
                 row,
                 r.col("exception_id"),
-                f"duplicate exception id {exception_id!r} (first at row {found[exception_id].row.number})",
+                f"duplicate exception id {exception_id!r} "
+                f"(first at row {found[exception_id].row.number})",
             )
             continue
         try:
