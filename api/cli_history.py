@@ -167,7 +167,50 @@ def eval_import(
         err.print(f"mapping: {escape(str(mapping))}")
 
 
+def eval_agree(
+    dataset: Annotated[Path, typer.Option(help="Replay cases JSONL with history blocks")],
+    out: Annotated[
+        Path | None, typer.Option(help="Write agreement.json, chart.svg, report.md, report.html")
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """How often the agent agrees with what your people did, and how their choices ended."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from evals.agreement import agreement
+    from evals.agreement_report import agreement_table, cases_table, write_reports
+    from tools.inputs import InputError
+
+    try:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("resolving", total=None)
+            report = agreement(
+                dataset,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    except InputError as exc:
+        _fail("agree", str(exc))
+    if out is not None:
+        for path in write_reports(report, out, _command_line()):
+            err.print(f"wrote {escape(str(path))}")
+    if json_out:
+        typer.echo(report.model_dump_json(indent=2))
+        return
+    console = Console()
+    console.print(cases_table(report))
+    console.print(agreement_table(report))
+
+
 def register(eval_app: typer.Typer) -> None:
     """Add `learn`, `import` and `agree` to the `eval` group."""
     eval_app.command("learn")(eval_learn)
     eval_app.command("import")(eval_import)
+    eval_app.command("agree")(eval_agree)
