@@ -17,6 +17,7 @@ rate where it agrees: the number to look at before trusting the agent with your 
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from collections import defaultdict
@@ -32,6 +33,7 @@ from guardrails.policy import Policy
 from tools.decisions import ActionType, Decision, DecisionStatus
 from tools.inputs import InputError
 from tools.settings import Settings
+from tools.store import Store
 
 ESCALATE = "escalate"
 
@@ -150,12 +152,24 @@ def compare(case: ReplayCase, decision: Decision | None, error: str | None) -> C
     )
 
 
-def resolve_case(case: ReplayCase, base: Path, workdir: Path | None = None) -> Decision:
+def empty_store(folder: Path) -> Path:
+    """A migrated, empty SQLite store file: copied for each case instead of migrating anew."""
+    path = folder / "template.db"
+    Store.open(f"sqlite:///{path}").close()
+    return path
+
+
+def resolve_case(
+    case: ReplayCase, base: Path, workdir: Path | None = None, template: Path | None = None
+) -> Decision:
     """The agent's decision on the case, on a fresh SQLite store of its own."""
     network = case.resolved_network(base)
     policy = Policy.model_validate(case.policy) if case.policy is not None else None
     with tempfile.TemporaryDirectory(prefix="execlayer-agree-", dir=workdir) as home:
-        settings = Settings(home=Path(home), db_url=f"sqlite:///{Path(home) / 'store.db'}")
+        db = Path(home) / "store.db"
+        if template is not None:
+            shutil.copyfile(template, db)
+        settings = Settings(home=Path(home), db_url=f"sqlite:///{db}")
         with Resolver.open(settings, policy=policy, use_memory=False) as resolver:
             resolver.store.load_snapshot(network)
             return resolver.resolve(case.event)
@@ -171,16 +185,18 @@ def agreement(
     started = time.perf_counter()
     cases = list(read_cases(dataset))  # InputError naming the line
     items: list[CaseAgreement] = []
-    for done, case in enumerate(cases, start=1):
-        decision: Decision | None = None
-        error: str | None = None
-        try:
-            decision = resolve_case(case, dataset.parent, workdir)
-        except (InputError, ResolutionError) as exc:
-            error = str(exc)
-        items.append(compare(case, decision, error))
-        if progress is not None:
-            progress(done, len(cases))
+    with tempfile.TemporaryDirectory(prefix="execlayer-agree-", dir=workdir) as scratch:
+        template = empty_store(Path(scratch))
+        for done, case in enumerate(cases, start=1):
+            decision: Decision | None = None
+            error: str | None = None
+            try:
+                decision = resolve_case(case, dataset.parent, workdir, template)
+            except (InputError, ResolutionError) as exc:
+                error = str(exc)
+            items.append(compare(case, decision, error))
+            if progress is not None:
+                progress(done, len(cases))
     return summarise(str(dataset), items, time.perf_counter() - started)
 
 
