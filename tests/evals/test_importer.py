@@ -157,7 +157,7 @@ def test_missing_column_and_bad_mapping_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="colums"):
         load_mapping(bad)
     bad.write_text("columns:\n  orders:\n    order_id: No\n")  # YAML reads No as false
-    with pytest.raises(InputError, match="columns.orders.order_id"):
+    with pytest.raises(InputError, match=r"columns\.orders\.order_id"):
         load_mapping(bad)
 
 
