@@ -51,7 +51,11 @@ def test_sample_export_becomes_cases_with_history_and_truth(tmp_path: Path) -> N
     assert cases["EX-H10"].network.orders[0].customer_tier.value == "b2b_contract"  # type: ignore[union-attr]
     assert cases["EX-H03"].truth.partner_accepts == {"3PL-EAST": False}
     late = cases["EX-H07"].history
-    assert late is not None and late.outcome == "late" and late.model_extra["days_late"] == 2.0
+    assert (
+        late is not None
+        and late.outcome == "late"
+        and (late.model_extra or {}).get("days_late") == 2.0
+    )
     # Lanes with 3+ outcomes get a (Laplace-smoothed) empirical on-time truth.
     assert set(first.truth.carrier_on_time) == {"PARCELCO/NE", "SWIFT/NE"}
     assert 0.0 < first.truth.carrier_on_time["SWIFT/NE"] < 1.0
