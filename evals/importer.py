@@ -789,6 +789,7 @@ def write_atomically(path: Path, cases: list[ReplayCase]) -> int:
     os.close(handle)
     try:
         count = write_cases(Path(tmp), cases)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a dataset is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
