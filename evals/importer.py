@@ -615,7 +615,11 @@ class _Outcome:
 
 
 def _outcomes(
-    rows: list[Row], mapping: Mapping, problems: Problems, orders: dict[str, Order]
+    rows: list[Row],
+    mapping: Mapping,
+    problems: Problems,
+    orders: dict[str, Order],
+    exceptions: dict[str, _Exception],
 ) -> tuple[dict[str, _Outcome], dict[str, _Outcome]]:
     """(outcome by exception id, outcome by order id)."""
     r = Reader("outcomes", mapping, problems)
@@ -636,7 +640,9 @@ def _outcomes(
             continue
         result = _Outcome(outcome, days_late, delivered)
         exception_id = r.text(row, "exception_id")
-        if exception_id:
+        if exception_id and exception_id not in exceptions:
+            problems.add(row, r.col("exception_id"), f"unknown exception {exception_id!r}")
+        elif exception_id:
             by_exception[exception_id] = result
         else:
             by_order[order_id] = result
@@ -682,13 +688,8 @@ def import_export(files: ExportFiles, mapping: Mapping) -> ImportReport:
     exceptions = _exceptions(tables["exceptions"], mapping, problems, orders, snapshot)
     actions = _actions(tables["actions"], mapping, problems, exceptions, snapshot)
     outcome_by_exception, outcome_by_order = _outcomes(
-        tables["outcomes"], mapping, problems, orders
+        tables["outcomes"], mapping, problems, orders, exceptions
     )
-    for exception_id in outcome_by_exception:
-        if exception_id not in exceptions:
-            problems.items.append(
-                f"{files.outcomes}: outcome for unknown exception {exception_id!r}"
-            )
     if problems.items:
         raise InputError(f"OMS export ({len(problems.items)} problem(s))", problems.items)
 

@@ -176,9 +176,11 @@ def test_duplicate_and_dangling_references(tmp_path: Path) -> None:
     (tmp_path / "actions.csv").write_text(
         "exception_id,order_id,action_type,node\nE-7,A-1,hold,STORE-XYZ\n"
     )
+    (tmp_path / "outcomes.csv").write_text("order_id,exception_id,outcome\nA-1,E-8,late\n")
     with pytest.raises(InputError) as caught:
         import_export(ExportFiles.in_folder(tmp_path, Mapping()), Mapping())
     problems = "\n".join(caught.value.problems)
+    assert "outcomes.csv:2: column 'exception_id': unknown exception 'E-8'" in problems
     assert "exceptions.csv:3: column 'order_ids': unknown order 'A-9'" in problems
     assert "exceptions.csv:3: column 'exception_id': duplicate exception id 'E-1'" in problems
     assert "exceptions.csv:4: column 'occurred_at': 'yesterday' is not an ISO 8601 time" in problems
