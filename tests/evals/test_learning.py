@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from typer.testing import CliRunner
@@ -66,6 +67,8 @@ def test_reports_are_written_with_a_chart(
     written = write_reports(curve, tmp_path, "execlayer eval learn --n 60")
     assert {p.name for p in written} == {"curve.json", "curve.svg", "report.md", "report.html"}
     svg = curve_svg(curve)
+    root = ElementTree.fromstring(svg)  # well-formed, one line per series
+    assert root.tag.endswith("svg") and svg.count('class="line reactive') >= 3
     assert svg.startswith("<svg") and "learning on" in svg and "src=" not in svg
     html = (tmp_path / "report.html").read_text()
     assert "<svg" in html and "execlayer eval learn --n 60" in html
