@@ -34,6 +34,12 @@ def eval_learn(
     n: Annotated[int, typer.Option("--n", help="Exceptions in the stream", min=20)] = 600,
     seed: Annotated[int, typer.Option(help="Seed of the scenario and the deliveries")] = 7,
     window: Annotated[int, typer.Option(help="Exceptions per reported window", min=5)] = 50,
+    after: Annotated[
+        float, typer.Option(help="True on-time rate of PARCELCO/NE after the degradation")
+    ] = 0.45,
+    degrade_at: Annotated[
+        float, typer.Option(help="Where the degradation starts (fraction of the stream)")
+    ] = 0.5,
     out: Annotated[
         Path | None, typer.Option(help="Write curve.json, curve.svg, report.md, report.html")
     ] = None,
@@ -41,6 +47,7 @@ def eval_learn(
 ) -> None:
     """Learning curve: a carrier's true reliability degrades midway; learning on vs off."""
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    from pydantic import ValidationError
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -52,7 +59,12 @@ def eval_learn(
     from evals.learning import LearningConfig, learning_curve
     from evals.learning_report import curve_json, curve_table, write_reports
 
-    config = LearningConfig(n=n, seed=seed, window=window)
+    try:
+        config = LearningConfig(
+            n=n, seed=seed, window=window, reliability_after=after, degrade_at=degrade_at
+        )
+    except ValidationError as exc:
+        _fail("learn", "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),

@@ -114,3 +114,5 @@ def test_config_refuses_nonsense() -> None:
 def test_cli_learn_refuses_a_tiny_stream() -> None:
     result = CliRunner().invoke(app, ["eval", "learn", "--n", "3"])
     assert result.exit_code == 2
+    result = CliRunner().invoke(app, ["eval", "learn", "--degrade-at", "1.5"])
+    assert result.exit_code == 2 and "degrade_at" in result.output
