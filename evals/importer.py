@@ -218,6 +218,32 @@ class Problems:
         self.items.append(f"{where}{col}: {message}")
 
 
+def _flat(data: dict[str, Any]) -> dict[str, str]:
+    return {
+        str(k): (json.dumps(v) if isinstance(v, dict | list) else str(v))
+        for k, v in data.items()
+        if v is not None
+    }
+
+
+def _json_rows(path: Path, number: int, data: dict[str, Any], problems: Problems) -> Iterator[Row]:
+    """A JSONL object is one row; one that nests a list of objects (an order's `lines`) is
+    one row per element, the element's fields added to the object's."""
+    nested = [k for k, v in data.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
+    if len(nested) > 1:
+        problems.add(Row(path, number, {}), None, f"more than one nested list: {nested}")
+        return
+    if not nested:
+        yield Row(path, number, _flat(data))
+        return
+    outer = {k: v for k, v in data.items() if k != nested[0]}
+    for element in data[nested[0]]:
+        if not isinstance(element, dict):
+            problems.add(Row(path, number, {}), nested[0], "every element must be an object")
+            return
+        yield Row(path, number, _flat(outer | element))
+
+
 def read_rows(path: Path, problems: Problems) -> Iterator[Row]:
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -239,15 +265,7 @@ def read_rows(path: Path, problems: Problems) -> Iterator[Row]:
             if not isinstance(data, dict):
                 problems.add(Row(path, number, {}), None, "a row must be a JSON object")
                 continue
-            yield Row(
-                path,
-                number,
-                {
-                    str(k): (json.dumps(v) if isinstance(v, dict | list) else str(v))
-                    for k, v in data.items()
-                    if v is not None
-                },
-            )
+            yield from _json_rows(path, number, data, problems)
         return
     reader = csv.DictReader(text.splitlines())
     for record in reader:

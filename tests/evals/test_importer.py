@@ -99,6 +99,16 @@ def _canonical_export(folder: Path) -> None:
             "carrier_service": "SWIFT-GROUND",
         },
     ]
+    # The second order carries its lines nested, as JSON exports often do.
+    second = orders[1]
+    second["lines"] = [
+        {
+            "sku": second.pop("sku"),
+            "qty": second.pop("qty"),
+            "unit_price": second.pop("unit_price"),
+        },
+        {"sku": "SKU-TENT", "qty": 1, "unit_price": 189.0},
+    ]
     (folder / "orders.jsonl").write_text("".join(json.dumps(o) + "\n" for o in orders))
     (folder / "exceptions.csv").write_text(
         "exception_id,type,occurred_at,order_ids,node,carrier,region\n"
@@ -115,6 +125,10 @@ def test_canonical_format_needs_no_mapping_and_actions_are_optional(tmp_path: Pa
     # A scoped event (no orders) takes the export's orders in its reach: SWIFT, NE.
     scoped = cases["E-2"].network
     assert scoped is not None and [o.id for o in scoped.orders] == ["A-2"]
+    assert [(line.sku, line.qty) for line in scoped.orders[0].lines] == [
+        ("SKU-LANTERN", 2),
+        ("SKU-TENT", 1),
+    ]
     assert cases["E-1"].family == "sla_risk" and cases["E-2"].family == "disruption"
 
 
