@@ -122,7 +122,8 @@ def eval_import(
 
     from rich.table import Table
 
-    from evals.importer import ExportFiles, import_export, load_mapping, write_atomically
+    from evals.export_format import load_mapping
+    from evals.importer import ExportFiles, import_export, write_atomically
     from tools.inputs import InputError
 
     if mapping is None:

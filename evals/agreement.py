@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agents.resolver import ResolutionError, Resolver
 from evals.cases import ReplayCase, read_cases
-from evals.importer import BAD_OUTCOMES
+from evals.export_format import BAD_OUTCOMES
 from guardrails.policy import Policy
 from tools.decisions import ActionType, Decision, DecisionStatus
 from tools.inputs import InputError

@@ -12,7 +12,8 @@ from api.cli import app
 from evals.agreement import AgreementReport, agreement, compare
 from evals.agreement_report import write_reports
 from evals.cases import History, ReplayCase, write_cases
-from evals.importer import ExportFiles, import_export, load_mapping
+from evals.export_format import load_mapping
+from evals.importer import ExportFiles, import_export
 from tools.decisions import Action, ActionType, Decision, DecisionStatus
 
 SAMPLE = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "oms_sample"

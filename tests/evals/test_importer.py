@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from evals.cases import read_cases
-from evals.importer import ExportFiles, Mapping, import_export, load_mapping
+from evals.export_format import Mapping, load_mapping
+from evals.importer import ExportFiles, import_export
 from tools.inputs import InputError
 
 SAMPLE = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "oms_sample"
