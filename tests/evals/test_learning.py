@@ -10,18 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from evals.learning import (
-    LearningConfig,
-    LearningCurve,
-    RunResult,
-    Shipment,
-    build_scenario,
-    deliver,
-    learning_curve,
-    replay_policy,
-    true_reliability,
-)
+from evals.learning import LearningCurve, RunResult, learning_curve, replay_policy
+from evals.learning_delivery import Shipment, deliver
 from evals.learning_report import curve_svg, write_reports
+from evals.learning_scenario import LearningConfig, build_scenario, true_reliability
 
 # All orders to the degraded region, 4 exceptions a day (outcomes arrive ~2 days later),
 # the degradation after 30 % of the stream: the learner has time to notice in 60 cases.
