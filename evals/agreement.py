@@ -24,14 +24,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agents.resolver import ResolutionError, Resolver
 from evals.cases import ReplayCase, read_cases
 from evals.export_format import BAD_OUTCOMES
 from guardrails.policy import Policy
 from tools.decisions import ActionType, Decision, DecisionStatus
-from tools.inputs import InputError
+from tools.inputs import InputError, describe
 from tools.settings import Settings
 from tools.store import Store
 
@@ -194,6 +194,8 @@ def agreement(
                 decision = resolve_case(case, dataset.parent, workdir, template)
             except (InputError, ResolutionError) as exc:
                 error = str(exc)
+            except ValidationError as exc:  # the case's policy override is not a policy
+                error = "policy: " + "; ".join(describe(exc))
             items.append(compare(case, decision, error))
             if progress is not None:
                 progress(done, len(cases))

@@ -117,3 +117,16 @@ def test_cli_agree_json_and_bad_dataset(sample_cases: Path, tmp_path: Path) -> N
     bad.write_text('{"id": "x"}\n')
     result = CliRunner().invoke(app, ["eval", "agree", "--dataset", str(bad)])
     assert result.exit_code == 2 and "bad.jsonl:1" in " ".join(result.output.split())
+
+
+def test_a_case_the_agent_cannot_run_is_reported_not_fatal(
+    sample_cases: Path, tmp_path: Path
+) -> None:
+    case = json.loads(sample_cases.read_text().splitlines()[0])
+    case["policy"] = {"version": "mine", "autonomy": "sometimes"}
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(case) + "\n")
+    report = agreement(path)
+    item = report.items[0]
+    assert item.status == "error" and item.error is not None and "autonomy" in item.error
+    assert item.agrees is None and report.compared == 0 and report.agent_statuses == {"error": 1}
