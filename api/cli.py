@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from api import cli_history
+
 app = typer.Typer(
     name="execlayer",
     help="execlayer: resolve order-management exceptions from signal to committed action.",
@@ -21,6 +23,7 @@ approvals_app = typer.Typer(help="Pending approvals, from the terminal.")
 app.add_typer(eval_app, name="eval")
 app.add_typer(policy_app, name="policy")
 app.add_typer(approvals_app, name="approvals")
+cli_history.register(eval_app)  # eval learn | import | agree
 
 err = Console(stderr=True)
 
