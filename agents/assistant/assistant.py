@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agents.assistant.backend import AssistantBackend
 from agents.assistant.grammar import HELP, NEEDS_LLM, parse
@@ -167,14 +167,10 @@ class Assistant:
             llm_failure=failure.kind.value if isinstance(failure, LlmFailure) else "malformed",
         )
 
-    def _log(self, asker: Asker, session_key: str, kind: str, payload: dict[str, object]) -> None:
+    def _log(self, asker: Asker, session_key: str, kind: str, payload: dict[str, Any]) -> None:
+        clean = {k: _redacted(self.redact, v) for k, v in payload.items()}
         self.backend.store.append_chat_log(
-            session_key,
-            asker.name,
-            asker.role,
-            asker.channel,
-            kind,
-            _redacted(self.redact, payload),
+            session_key, asker.name, asker.role, asker.channel, kind, clean
         )
 
 

@@ -13,8 +13,10 @@
                                            operators: report an exception to the resolver
     help
 
-Command words are case-insensitive; ids are taken as typed. A leading `/` and a trailing
-`?` or `.` are ignored.
+Command words are case-insensitive; ids are taken as typed (an id has a digit or a `-`). A
+leading `/` and a trailing `?` or `.` are ignored. A command word alone gets its usage; a
+command word followed by words that do not fit ("why did O-1001 move to DC-NJ?", "approve the
+Boston reroute") is a free-form question, for the LLM.
 """
 
 from __future__ import annotations
@@ -66,6 +68,10 @@ class Parsed:
         return self.tool is not None or self.help or self.problem is not None
 
 
+def looks_like_id(word: str) -> bool:
+    return bool(re.fullmatch(_ID, word)) and any(c.isdigit() or c == "-" for c in word)
+
+
 def _usage(text: str) -> Parsed:
     return Parsed(problem=f"usage: {text}")
 
@@ -80,20 +86,26 @@ def parse(message: str) -> Parsed:
     if verb in ("help", "commands", "?") and not rest:
         return Parsed(help=True)
     if verb == "status":
-        if len(rest) != 1 or not re.fullmatch(_ID, rest[0]):
+        if not rest:
             return _usage("status ORDER-ID (e.g. status O-1001)")
-        return Parsed("order_status", {"order_id": rest[0]})
+        if len(rest) == 1 and looks_like_id(rest[0]):
+            return Parsed("order_status", {"order_id": rest[0]})
+        return Parsed()
     if verb == "why":
-        if len(rest) != 1 or not re.fullmatch(_ID, rest[0]):
+        if not rest:
             return _usage("why ORDER-ID or why EXCEPTION-ID (e.g. why O-1001)")
-        return Parsed("explain_decision", {"ref": rest[0]})
+        if len(rest) == 1 and looks_like_id(rest[0]):
+            return Parsed("explain_decision", {"ref": rest[0]})
+        return Parsed()
     if verb in ("pending", "approvals") and not rest:
         return Parsed("pending_approvals")
     if verb == "health" and not rest:
         return Parsed("network_health")
     if verb in ("approve", "reject"):
-        if not rest or not re.fullmatch(_ID, rest[0]):
+        if not rest:
             return _usage(f"{verb} APPROVAL-ID [comment] (e.g. {verb} AP-EX-P4)")
+        if not looks_like_id(rest[0]):
+            return Parsed()
         return Parsed(
             "decide_approval",
             {"approval_id": rest[0], "decision": verb, "comment": " ".join(rest[1:])},
@@ -114,6 +126,8 @@ def _what_if(rest: list[str]) -> Parsed:
     if not rest:
         return usage
     kind = rest[0].lower()
+    if kind not in ("carrier", "node"):
+        return Parsed()
     if kind == "carrier" and len(rest) in (2, 4):
         args: dict[str, Any] = {"kind": "carrier", "carrier": rest[1]}
         if len(rest) == 4:
@@ -135,6 +149,10 @@ def _submit(rest: list[str]) -> Parsed:
     )
     if not rest:
         return usage
+    if not re.fullmatch(r"[a-z_]+", rest[0].lower()) or (
+        len(rest) > 1 and rest[1].lower() not in _SUBMIT_KEYS
+    ):
+        return Parsed()
     args: dict[str, Any] = {"type": rest[0].lower(), "orders": []}
     pairs = rest[1:]
     if len(pairs) % 2:

@@ -1,0 +1,54 @@
+"""An assistant over a sync Resolver on a fresh store with the northeast example network and
+three decided exceptions: EX-P1 (auto-resolved), EX-P4 (waiting for approval AP-EX-P4) and
+EX-P5 (auto-resolved; its text is an injection attempt)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from agents.assistant import Asker, Assistant, AssistantBackend
+from agents.llm_client import LlmClient
+from agents.resolver import Resolver
+from tests.agents.graph.fakes import settings_for
+from tests.conftest import CONTRACT_EXAMPLES
+from tools.events import ExceptionEvent
+from tools.inputs import load_snapshot
+from tools.store import Store
+
+VIEWER = Asker(name="vic", role="viewer", channel="api")
+OPERATOR = Asker(name="otto", role="operator", channel="api")
+APPROVER = Asker(name="alice", role="approver", channel="api")
+
+
+def contract_event(name: str) -> ExceptionEvent:
+    return ExceptionEvent.model_validate_json(
+        (CONTRACT_EXAMPLES / "events" / f"{name}.json").read_text()
+    )
+
+
+@dataclass
+class Desk:
+    resolver: Resolver
+    assistant: Assistant
+
+    @property
+    def store(self) -> Store:
+        return self.resolver.store
+
+    def with_llm(self, client: LlmClient, secrets: tuple[str, ...] = ()) -> Assistant:
+        return Assistant(AssistantBackend.from_resolver(self.resolver), llm=client, secrets=secrets)
+
+
+@pytest.fixture
+def desk(tmp_path: Path, sqlite_template: Path) -> Iterator[Desk]:
+    shutil.copyfile(sqlite_template, tmp_path / "store.db")
+    with Resolver.open(settings_for(tmp_path), use_memory=False) as resolver:
+        resolver.store.load_snapshot(load_snapshot(CONTRACT_EXAMPLES / "network-northeast.json"))
+        for name in ("EX-P1", "EX-P4", "EX-P5"):
+            resolver.resolve(contract_event(name))
+        yield Desk(resolver, Assistant(AssistantBackend.from_resolver(resolver)))
