@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
@@ -36,6 +36,7 @@ class ChatService:
     runtime: ApiRuntime
     loop: asyncio.AbstractEventLoop
     assistant: Assistant
+    seen_events: dict[str, None] = field(default_factory=dict)  # Slack event ids answered
 
     @classmethod
     def build(cls, runtime: ApiRuntime, loop: asyncio.AbstractEventLoop) -> ChatService:
