@@ -11,31 +11,25 @@ redacted of the installation's secrets and of anything shaped like a credential.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from agents.assistant.backend import AssistantBackend
 from agents.assistant.grammar import HELP, NEEDS_LLM, parse
-from agents.assistant.llm_loop import failure_sentence, run_llm
 from agents.assistant.models import Asker, ChatAnswer, ToolCallRecord
+from agents.assistant.redaction import Redactor
 from agents.assistant.render import render
 from agents.assistant.session import SessionStore, Turn
 from agents.assistant.tools import ToolRegistry
-from agents.llm_failures import REDACTED, SecretRedactor
 from tools.settings import Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # openai is imported only when an LLM is configured
     from agents.llm_client import LlmClient
+    from agents.llm_failures import LlmFailure
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4000
-# Credentials of other shapes than the LLM client already knows (Slack tokens, PEM keys).
-_MORE_CREDENTIALS = (
-    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{6,}"),
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
-)
 
 
 def secrets_of(settings: Settings) -> list[str]:
@@ -50,17 +44,6 @@ def secrets_of(settings: Settings) -> list[str]:
             found.append(secret.partition("=")[2] or secret)
             found.append(secret)
     return [s for s in found if s]
-
-
-class Redactor:
-    def __init__(self, secrets: Iterable[str]) -> None:
-        self._known = SecretRedactor(secrets)
-
-    def __call__(self, text: str) -> str:
-        text = self._known(text)
-        for pattern in _MORE_CREDENTIALS:
-            text = pattern.sub(REDACTED, text)
-        return text
 
 
 class Assistant:
@@ -127,6 +110,8 @@ class Assistant:
             return ChatAnswer(
                 session_id=session_key, answer=f"{NEEDS_LLM}\n\n{HELP}", mode="commands"
             )
+        from agents.assistant.llm_loop import run_llm
+
         history = self.sessions.history(asker.name, session_key)
         result = run_llm(self.llm, self.registry, asker, history, message)
         if result.failure is not None or not result.answer:
@@ -136,13 +121,13 @@ class Assistant:
         )
 
     def _unavailable(
-        self, session_key: str, calls: list[ToolCallRecord], failure: object
+        self, session_key: str, calls: list[ToolCallRecord], failure: LlmFailure | None
     ) -> ChatAnswer:
-        from agents.llm_failures import LlmFailure
+        from agents.assistant.llm_loop import failure_sentence
 
         why = (
             failure_sentence(failure)
-            if isinstance(failure, LlmFailure)
+            if failure is not None
             else "the language model gave an empty answer"
         )
         changed = [
@@ -164,7 +149,7 @@ class Assistant:
             answer=text,
             mode="llm_unavailable",
             tool_calls=calls,
-            llm_failure=failure.kind.value if isinstance(failure, LlmFailure) else "malformed",
+            llm_failure=failure.kind.value if failure is not None else "malformed",
         )
 
     def _log(self, asker: Asker, session_key: str, kind: str, payload: dict[str, Any]) -> None:
