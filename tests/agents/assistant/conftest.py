@@ -44,11 +44,22 @@ class Desk:
         return Assistant(AssistantBackend.from_resolver(self.resolver), llm=client, secrets=secrets)
 
 
-@pytest.fixture
-def desk(tmp_path: Path, sqlite_template: Path) -> Iterator[Desk]:
-    shutil.copyfile(sqlite_template, tmp_path / "store.db")
-    with Resolver.open(settings_for(tmp_path), use_memory=False) as resolver:
+@pytest.fixture(scope="session")
+def decided_template(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Path:
+    """A store (and its checkpoints) with the network loaded and the three exceptions
+    decided, made once per session; each test gets a copy (deciding takes ~0.5 s)."""
+    folder = tmp_path_factory.mktemp("assistant-template")
+    shutil.copyfile(sqlite_template, folder / "store.db")
+    with Resolver.open(settings_for(folder), use_memory=False) as resolver:
         resolver.store.load_snapshot(load_snapshot(CONTRACT_EXAMPLES / "network-northeast.json"))
         for name in ("EX-P1", "EX-P4", "EX-P5"):
             resolver.resolve(contract_event(name))
+    return folder
+
+
+@pytest.fixture
+def desk(tmp_path: Path, decided_template: Path) -> Iterator[Desk]:
+    for file in decided_template.iterdir():
+        shutil.copyfile(file, tmp_path / file.name)
+    with Resolver.open(settings_for(tmp_path), use_memory=False) as resolver:
         yield Desk(resolver, Assistant(AssistantBackend.from_resolver(resolver)))
