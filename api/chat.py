@@ -67,6 +67,7 @@ class ChatService:
             resolve=resolve,
             decide_approval=decide,
             memory=resolver.context.memory,
+            clock=resolver.context.clock,
         )
         return cls(
             runtime, loop, Assistant(backend, llm=client, secrets=secrets_of(runtime.settings))

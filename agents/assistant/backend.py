@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from agents.state import HumanDecision
 from guardrails.policy import Policy
-from tools.decisions import Decision
+from tools.decisions import Decision, now_utc
 from tools.events import ExceptionEvent
 from tools.store import Store
 
@@ -32,6 +33,7 @@ class AssistantBackend:
     resolve: Callable[[ExceptionEvent], Decision]
     decide_approval: Callable[[str, HumanDecision], Decision]
     memory: PrecedentMemory | None = None
+    clock: Callable[[], datetime] = now_utc  # "now" of a what-if (the resolver's clock)
 
     @classmethod
     def from_resolver(cls, resolver: Resolver) -> AssistantBackend:
@@ -41,4 +43,5 @@ class AssistantBackend:
             resolve=resolver.resolve,
             decide_approval=resolver.decide_approval,
             memory=resolver.context.memory,
+            clock=resolver.context.clock,
         )

@@ -15,7 +15,6 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -129,7 +128,7 @@ def _submit(backend: AssistantBackend, asker: Asker, args: SubmitArgs) -> Decisi
     event = ExceptionEvent(
         id=f"CHAT-{uuid.uuid4().hex[:12]}",
         type=args.type,
-        occurred_at=datetime.now(UTC),
+        occurred_at=backend.clock(),
         source="chat",
         orders=args.orders,
         node=args.node,
@@ -198,7 +197,13 @@ TOOLS: tuple[Tool, ...] = (
         WhatIfArgs,
         "viewer",
         lambda b, a, x: what_if(
-            b.store, b.policy, x.kind, carrier=x.carrier, region=x.region, node=x.node
+            b.store,
+            b.policy,
+            x.kind,
+            carrier=x.carrier,
+            region=x.region,
+            node=x.node,
+            now=b.clock(),
         ),
     ),
     Tool(

@@ -122,11 +122,15 @@ def what_if(
     carrier: str | None = None,
     region: str | None = None,
     node: str | None = None,
+    now: datetime | None = None,
     time_limit_s: float = WHAT_IF_TIME_LIMIT_S,
 ) -> WhatIfResult:
-    as_of = store.view([]).as_of if store.has_network() else store.now()
+    """The disruption starts `now` (default: the store's clock), or at the snapshot's time
+    when that is later."""
+    moment = now or store.now()
+    as_of = store.view([]).as_of if store.has_network() else moment
     event, scenario = scenario_event(
-        store, kind, carrier=carrier, region=region, node=node, at=max(as_of, store.now())
+        store, kind, carrier=carrier, region=region, node=node, at=max(as_of, moment)
     )
     in_reach = store.orders_in_scope(node=event.node, carrier=event.carrier, region=event.region)
     if not in_reach:

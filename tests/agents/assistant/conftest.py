@@ -4,9 +4,11 @@ EX-P5 (auto-resolved; its text is an injection attempt)."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from tools.events import ExceptionEvent
 from tools.inputs import load_snapshot
 from tools.store import Store
 
+NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)  # just after the example events
 VIEWER = Asker(name="vic", role="viewer", channel="api")
 OPERATOR = Asker(name="otto", role="operator", channel="api")
 APPROVER = Asker(name="alice", role="approver", channel="api")
@@ -40,8 +43,17 @@ class Desk:
     def store(self) -> Store:
         return self.resolver.store
 
+    @property
+    def backend(self) -> AssistantBackend:
+        return backend_of(self.resolver)
+
     def with_llm(self, client: LlmClient, secrets: tuple[str, ...] = ()) -> Assistant:
-        return Assistant(AssistantBackend.from_resolver(self.resolver), llm=client, secrets=secrets)
+        return Assistant(self.backend, llm=client, secrets=secrets)
+
+
+def backend_of(resolver: Resolver) -> AssistantBackend:
+    """The resolver's backend on a fixed clock (what-if answers do not move with the date)."""
+    return dataclasses.replace(AssistantBackend.from_resolver(resolver), clock=lambda: NOW)
 
 
 @pytest.fixture(scope="session")
@@ -62,4 +74,4 @@ def desk(tmp_path: Path, decided_template: Path) -> Iterator[Desk]:
     for file in decided_template.iterdir():
         shutil.copyfile(file, tmp_path / file.name)
     with Resolver.open(settings_for(tmp_path), use_memory=False) as resolver:
-        yield Desk(resolver, Assistant(AssistantBackend.from_resolver(resolver)))
+        yield Desk(resolver, Assistant(backend_of(resolver)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.assistant import Asker, Assistant, AssistantBackend
+from agents.assistant import Asker, Assistant
 from agents.assistant.session import SessionStore, Turn
 from tests.agents.assistant.conftest import APPROVER, OPERATOR, VIEWER, Desk
 from tools.decisions import ApprovalStatus
@@ -179,9 +179,7 @@ def test_every_message_call_and_answer_is_in_the_chat_log(desk: Desk) -> None:
 
 def test_answers_never_carry_secrets(desk: Desk) -> None:
     secret = "sk-live-ABCDEF0123456789"
-    assistant = Assistant(
-        AssistantBackend.from_resolver(desk.resolver), secrets=["my-api-key-0123456789"]
-    )
+    assistant = Assistant(desk.backend, secrets=["my-api-key-0123456789"])
     answer = assistant.ask(VIEWER, "s1", f"status {secret}")
     assert secret not in answer.answer and "my-api-key" not in answer.answer
     logged = str([e.payload for e in desk.store.chat_log("api:s1")])

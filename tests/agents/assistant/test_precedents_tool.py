@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
-from agents.assistant import Assistant, AssistantBackend
+from agents.assistant import Assistant
 from agents.memory import PrecedentMemory
 from agents.precedents import Precedent, PrecedentOutcome
 from tests.agents.assistant.conftest import VIEWER, Desk
@@ -30,7 +30,7 @@ def test_precedents_from_memory_and_when_it_fails(desk: Desk) -> None:
             outcome=PrecedentOutcome(promise_kept=True),
         )
     )
-    backend = dataclasses.replace(AssistantBackend.from_resolver(desk.resolver), memory=memory)
+    backend = dataclasses.replace(desk.backend, memory=memory)
     assistant = Assistant(backend)
     found = assistant.ask(VIEWER, "s1", "precedents a store overloaded by a promotion")
     assert found.answer.startswith("Similar past cases:\n- EX-OLD (node_overload, auto_resolved")
