@@ -22,6 +22,7 @@ from tools.events import EventType, ExceptionEvent
 from tools.sourcing.batch import BatchPlan, Shipment, plan_batch
 from tools.sourcing.situation import apply_event
 from tools.store import Store
+from tools.view import NetworkView
 
 WHAT_IF_TIME_LIMIT_S = 2.0
 MAX_LISTED_ORDERS = 25
@@ -72,7 +73,7 @@ def _after_on_time(shipments: list[Shipment]) -> float | None:
 
 
 def scenario_event(
-    store: Store,
+    view: NetworkView,
     kind: Literal["carrier", "node"],
     *,
     carrier: str | None,
@@ -81,9 +82,6 @@ def scenario_event(
     at: datetime,
 ) -> tuple[ExceptionEvent, str]:
     """The hypothetical event and a sentence describing it; unknown ids are a `ToolError`."""
-    if not store.has_network():
-        raise ToolError("no network is loaded: run `execlayer load` first")
-    view = store.view([])
     if kind == "carrier":
         if not carrier or carrier not in view.carriers:
             known = ", ".join(sorted(view.carriers))
@@ -127,10 +125,12 @@ def what_if(
 ) -> WhatIfResult:
     """The disruption starts `now` (default: the store's clock), or at the snapshot's time
     when that is later."""
+    if not store.has_network():
+        raise ToolError("no network is loaded: run `execlayer load` first")
+    network = store.view([])  # nodes, carriers, stock; no orders
     moment = now or store.now()
-    as_of = store.view([]).as_of if store.has_network() else moment
     event, scenario = scenario_event(
-        store, kind, carrier=carrier, region=region, node=node, at=max(as_of, moment)
+        network, kind, carrier=carrier, region=region, node=node, at=max(network.as_of, moment)
     )
     in_reach = store.orders_in_scope(node=event.node, carrier=event.carrier, region=event.region)
     if not in_reach:
