@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from agents.assistant import Asker, Assistant
+import shutil
+from pathlib import Path
+
+from agents.assistant import Asker, Assistant, AssistantBackend
 from agents.assistant.session import SessionStore, Turn
+from agents.resolver import Resolver
 from tests.agents.assistant.conftest import APPROVER, OPERATOR, VIEWER, Desk
+from tests.agents.graph.fakes import settings_for
 from tools.decisions import ApprovalStatus
 
 
@@ -210,3 +215,17 @@ def test_bad_input_is_refused_before_anything_is_recorded(desk: Desk) -> None:
     assert desk.store.chat_log() == []
     with pytest.raises(ValueError):
         Asker(name="", role="viewer")
+
+
+def test_without_a_network_the_reads_say_so(tmp_path: Path, sqlite_template: Path) -> None:
+    shutil.copyfile(sqlite_template, tmp_path / "store.db")
+    with Resolver.open(settings_for(tmp_path), use_memory=False) as resolver:
+        assistant = Assistant(AssistantBackend.from_resolver(resolver))
+        for command, expected in (
+            ("status O-1001", "No network is loaded: run `execlayer load` first."),
+            ("health", "No network is loaded: run `execlayer load` first."),
+            ("what-if node STORE-BOS closed", "No network is loaded: run `execlayer load` first."),
+            ("pending", "Nothing is waiting for approval."),
+            ("why EX-1", "There is no exception or order 'EX-1'."),
+        ):
+            assert assistant.ask(VIEWER, "s1", command).answer == expected, command
