@@ -3,7 +3,8 @@
 The model sees the tools the asker's role allows (`ToolRegistry.allowed`), calls them, reads
 their results and answers. Bounds: at most `MAX_TOOL_ROUNDS` rounds of tool calls and
 `MAX_CALLS_PER_ROUND` calls per round, the session's bounded history, tool results cut to
-`MAX_TOOL_RESULT_CHARS`; each LLM call has `LlmClient`'s deadline and retry policy.
+`MAX_TOOL_RESULT_CHARS`; each LLM call has `LlmClient`'s deadline and retry policy, and no
+new call starts once the answer has taken `MAX_LOOP_S`.
 
 Safety does not rest on the prompt:
 - every call goes through `ToolRegistry.call`, which checks the asker's role;
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +33,7 @@ from agents.llm_failures import FailureKind, LlmFailure
 from agents.untrusted import clean_untrusted
 
 MAX_TOOL_ROUNDS = 6
+MAX_LOOP_S = 60.0  # a whole answer, every LLM call and tool included
 MAX_CALLS_PER_ROUND = 4
 MAX_TOOL_RESULT_CHARS = 12_000
 MAX_STRING_CHARS = 2_000
@@ -161,8 +165,12 @@ def run_llm(
     asker: Asker,
     history: list[Turn],
     message: str,
+    *,
+    max_seconds: float = MAX_LOOP_S,
+    clock: Callable[[], float] = time.monotonic,
 ) -> LoopResult:
     """Answer `message` with tool calls; never raises for anything the model does."""
+    deadline = clock() + max_seconds
     allowed = registry.allowed(asker)
     specs = tool_specs(allowed)
     guard = intent_guard(message)
@@ -173,6 +181,13 @@ def run_llm(
     ]
     result = LoopResult(answer=None)
     for round_no in range(MAX_TOOL_ROUNDS + 1):
+        if clock() >= deadline:
+            result.failure = LlmFailure(
+                kind=FailureKind.TIMEOUT,
+                message=f"no answer within {max_seconds:g} s",
+                purpose=PURPOSE,
+            )
+            return result
         step = client.tool_step(messages, specs, purpose=PURPOSE)
         if step.message is None:
             result.failure = step.failure

@@ -225,3 +225,24 @@ def test_secrets_never_reach_an_answer(desk: Desk, make_client: MakeClient) -> N
     assert API_KEY not in answer.answer and "xoxb-" not in answer.answer
     assert answer.answer.count("[redacted]") == 2
     assert API_KEY not in str([e.payload for e in desk.store.chat_log()])
+
+
+def test_a_slow_conversation_stops_at_the_overall_deadline(
+    desk: Desk, make_client: MakeClient
+) -> None:
+    from agents.assistant.llm_loop import run_llm
+
+    ticks = iter([0.0, 10.0, 70.0])  # start, before call 1, before call 2
+    script = Script(tool_calls(("network_health", {})), say("never reached"))
+    with scripted(script):
+        result = run_llm(
+            make_client(),
+            desk.assistant.registry,
+            VIEWER,
+            [],
+            "look around",
+            max_seconds=60,
+            clock=lambda: next(ticks),
+        )
+    assert len(script.requests) == 1 and len(result.calls) == 1
+    assert result.failure is not None and result.failure.kind.value == "timeout"
