@@ -43,7 +43,7 @@ async def test_an_llm_conversation_approves_through_the_server(home: Path) -> No
         settings,
         use_llm=True,
         use_memory=False,
-        options=ApiOptions(_env_file=None, dispatch_outbox=False),  # type: ignore[call-arg]
+        options=ApiOptions(_env_file=None, dispatch_outbox=False),
         now=lambda: PINNED_NOW,
     )
     script = ChatOnly(
