@@ -30,6 +30,8 @@ HISTORY_SCAN = 500
 # A node at or above this utilisation (under the policy's limit) is busy (as the console).
 BUSY_UTILIZATION = 0.8
 MAX_UNTRUSTED_CHARS = 500
+# Lists in an answer are cut to this (a batch decision may cover thousands of orders).
+MAX_LISTED = 25
 
 
 class ToolError(ValueError):
@@ -104,6 +106,7 @@ class Explanation(Model):
     approval_status: str | None = None
     approval_decided_by: str | None = None
     steps: list[str] = Field(default_factory=list)
+    more_actions: int = 0  # actions (and steps) not listed beyond `MAX_LISTED`
     untrusted_text: UntrustedText | None = None
 
 
@@ -145,6 +148,7 @@ class PendingItem(Model):
 
 class PendingResult(Model):
     items: list[PendingItem]
+    more: int = 0  # pending approvals not listed (oldest first are listed)
 
 
 class PrecedentItem(Model):
@@ -217,7 +221,7 @@ def order_status(store: Store, order_id: str) -> OrderStatusResult:
         carrier_service=order.allocation.carrier_service if order.allocation else None,
         lines=[f"{line.qty} x {line.sku}" for line in order.lines],
         value=round(order.value, 2),
-        exceptions=[brief(r) for r in exceptions_of_order(store, order.id)],
+        exceptions=[brief(r) for r in exceptions_of_order(store, order.id)[:MAX_LISTED]],
         outcomes=len(store.outcomes_for_order(order.id)),
     )
 
@@ -261,13 +265,15 @@ def explain_decision(store: Store, ref: str) -> Explanation:
             carrier_service=a.carrier_service,
             cost_delta=round(a.cost_delta, 2),
         )
-        for a in decision.actions
+        for a in decision.actions[:MAX_LISTED]
     ]
+    result.more_actions = max(0, len(decision.actions) - MAX_LISTED)
     if decision.approval is not None:
         result.approval_id = decision.approval.id
         result.approval_status = decision.approval.status.value
         result.approval_decided_by = decision.approval.decided_by
-    result.steps = [f"{a.step}: {a.status}" for a in store.audit_trail(record.id).actions]
+    steps = store.audit_trail(record.id).actions
+    result.steps = [f"{a.step}: {a.status}" for a in steps[:MAX_LISTED]]
     return result
 
 

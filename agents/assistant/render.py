@@ -72,6 +72,8 @@ def _explain(r: dict[str, Any]) -> str:
         lines.append(
             f"- {a['type']} {a.get('order') or ''}{moved}{to}{via} ({money(a['cost_delta'])})"
         )
+    if r.get("more_actions"):
+        lines.append(f"... and {r['more_actions']} more actions.")
     if r.get("approval_id"):
         by = f" by {r['approval_decided_by']}" if r.get("approval_decided_by") else ""
         lines.append(f"Approval {r['approval_id']}: {r['approval_status']}{by}.")
@@ -122,7 +124,7 @@ def _pending(r: dict[str, Any]) -> str:
     items = r.get("items") or []
     if not items:
         return "Nothing is waiting for approval."
-    lines = [f"{len(items)} approval(s) waiting:"]
+    lines = [f"{len(items) + (r.get('more') or 0)} approval(s) waiting:"]
     for i in items:
         lines.append(
             f"- {i['approval_id']} ({i['exception_id']}, {i['exception_type']}, orders "
@@ -130,6 +132,8 @@ def _pending(r: dict[str, Any]) -> str:
             f"cost {money(i['cost_delta'])}. Needs a person because: "
             + ("; ".join(i["reasons"]) or "policy")
         )
+    if r.get("more"):
+        lines.append(f"... and {r['more']} more (oldest shown first).")
     lines.append("Approvers can answer `approve <id>` or `reject <id> [comment]`.")
     return "\n".join(lines)
 

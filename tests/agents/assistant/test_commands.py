@@ -5,10 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from agents.assistant import Asker, Assistant, AssistantBackend
 from agents.assistant.session import SessionStore, Turn
 from agents.resolver import Resolver
-from tests.agents.assistant.conftest import APPROVER, OPERATOR, VIEWER, Desk
+from tests.agents.assistant.conftest import APPROVER, OPERATOR, VIEWER, Desk, contract_event
 from tests.agents.graph.fakes import settings_for
 from tools.decisions import ApprovalStatus
 
@@ -229,3 +231,14 @@ def test_without_a_network_the_reads_say_so(tmp_path: Path, sqlite_template: Pat
             ("why EX-1", "There is no exception or order 'EX-1'."),
         ):
             assert assistant.ask(VIEWER, "s1", command).answer == expected, command
+
+
+def test_long_answers_are_cut_and_say_so(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agents.assistant import reads
+
+    desk.resolver.resolve(contract_event("EX-P2"))  # SWIFT disrupted in NE: a batch re-plan
+    monkeypatch.setattr(reads, "MAX_LISTED", 1)
+    result = desk.assistant.ask(VIEWER, "s1", "why EX-P2").tool_calls[0].result
+    assert result is not None and len(result["actions"]) == 1 and result["more_actions"] >= 1
+    answer = desk.assistant.ask(VIEWER, "s1", "why EX-P2").answer
+    assert f"... and {result['more_actions']} more actions." in answer
