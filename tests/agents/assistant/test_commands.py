@@ -209,8 +209,6 @@ def test_sessions_are_bounded_and_private() -> None:
 
 
 def test_bad_input_is_refused_before_anything_is_recorded(desk: Desk) -> None:
-    import pytest
-
     for session, message in (("", "pending"), ("s1", "x" * 4001)):
         with pytest.raises(ValueError):
             desk.assistant.ask(VIEWER, session, message)
