@@ -161,9 +161,22 @@ def resolve(
 
 
 @app.command()
-def chat() -> None:
-    """The ops assistant in a terminal."""
-    unavailable("chat", "the chat assistant")
+def chat(
+    db: DbOption = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            envvar="EXECLAYER_API_KEY",
+            help="An API key from EXECLAYER_API_KEYS: act with its role (default: local operator)",
+        ),
+    ] = None,
+    session: Annotated[str | None, typer.Option(help="Continue this session id")] = None,
+) -> None:
+    """The ops assistant in a terminal (`help` for the commands, `exit` to leave)."""
+    from api.cli_chat import run_chat
+
+    run_chat(db, key, session)
 
 
 @app.command()
