@@ -160,7 +160,7 @@ def _what_if(r: dict[str, Any]) -> str:
         head,
         f"{r['affected_orders']} open order(s) affected. Expected cost if nothing is done: "
         f"${r['expected_cost_before']:,.2f}; after the re-plan: ${r['expected_cost_after']:,.2f} "
-        f"(shipping and handling {money(r['cost_delta'])}).",
+        f"(shipping and handling change {money(r['cost_delta'])}).",
         f"On time: {pct(r['on_time_before'])} as allocated -> {pct(r['on_time_after'])} re-planned"
         + (
             f" ({r['method']}{', optimal' if r.get('optimal') else ''})."
