@@ -11,13 +11,12 @@ every order: PARCELCO (ground $1.50 cheaper, recorded 0.95) and SWIFT (recorded 
 PARCELCO/NE is poor, SWIFT is the better choice. Promises are tight (3-8 hours of slack on the
 planned ground arrival), so P(on time) is close to the carrier's reliability.
 
-Known limit of the learner this scenario steers around: a lane's posterior is updated with
-"delivered by the promise", not "delivered by the carrier's ETA", so a shipment with a day of
-slack (an overnight upgrade) counts as a success even from a degraded carrier. When SWIFT's
-overnight cost $1.50 more than PARCELCO's, the agent kept upgrading on PARCELCO after a
-missed cut-off, those on-time upgrades pulled PARCELCO/NE's posterior back up, and it drifted
-back to PARCELCO ground (true 0.45): learning on kept 78 % vs 65 % in the last third instead
-of 94 % vs 65 %.
+Each delivery is reported the way a carrier integration sees it: on time against the promise
+in force (`delivered_on_time`) and on time against the carrier's own ETA (`carrier_on_time`).
+Carrier reliability learns from the latter, so an overnight upgrade that beat the promise
+thanks to a day of slack but came late against its own ETA still counts against a degraded
+carrier (learning from the promise alone let such upgrades pull a degraded lane's posterior
+back up).
 
 The real resolver (`agents.resolver.Resolver`: perceive -> decide -> guard -> act -> learn,
 deterministic, no LLM, no precedent memory) decides each exception. The executed shipment is
@@ -192,6 +191,7 @@ def _run(
                 region=order.ship_to.region,
                 delivered_at=first.arrived_at,
                 delivered_on_time=first.arrived_at <= in_force,
+                carrier_on_time=first.arrived_at <= first.shipment.eta,
             )
             heapq.heappush(pending, (first.arrived_at, item.index, outcome))
         results.append(
