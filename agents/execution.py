@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -376,29 +377,65 @@ def execute(
             execution.unbookable_services.append(exc.service)
         return execution
     done: list[Operation] = []
-    for op in builder.plan.ordered():
-        try:
-            detail = op.run()
-        except StepFailure as exc:
-            if op.stage not in FALLIBLE:
-                raise
-            execution.steps.append(
-                StepRecord(step=op.stage, key=op.key, status=StepStatus.FAILED, detail=str(exc))
-            )
-            store.append_action_log(exception_id, op.stage, op.key, "failed", {"error": str(exc)})
-            execution.failure = f"{op.label}: {exc}"
-            if exc.service:
-                execution.unbookable_services.append(exc.service)
-            compensate(store, exception_id, done, execution)
-            return execution
-        done.append(op)
-        execution.steps.append(
-            StepRecord(step=op.stage, key=op.key, status=StepStatus.DONE, detail=detail)
-        )
-        store.append_action_log(exception_id, op.stage, op.key, "done", {"detail": detail})
+    groups = batches(builder.plan.ordered())
+    for number, batch in enumerate(groups, start=1):
+        with store.unit_of_work() if _kind(batch[0]) != "book" else nullcontext():
+            for op in batch:
+                try:
+                    detail = op.run()
+                except StepFailure as exc:
+                    if op.stage not in FALLIBLE:
+                        raise
+                    execution.steps.append(
+                        StepRecord(
+                            step=op.stage, key=op.key, status=StepStatus.FAILED, detail=str(exc)
+                        )
+                    )
+                    store.append_action_log(
+                        exception_id, op.stage, op.key, "failed", {"error": str(exc)}
+                    )
+                    execution.failure = f"{op.label}: {exc}"
+                    if exc.service:
+                        execution.unbookable_services.append(exc.service)
+                    compensate(store, exception_id, done, execution)
+                    return execution
+                done.append(op)
+                execution.steps.append(
+                    StepRecord(step=op.stage, key=op.key, status=StepStatus.DONE, detail=detail)
+                )
+                store.append_action_log(exception_id, op.stage, op.key, "done", {"detail": detail})
+            if number == len(groups):  # the audit entries commit with the last writes
+                applied(store, exception_id, builder, candidate, autonomous)
+    if not groups:
+        applied(store, exception_id, builder, candidate, autonomous)
+    execution.succeeded = True
+    return execution
+
+
+def batches(operations: list[Operation]) -> list[list[Operation]]:
+    """Consecutive operations grouped for one transaction each: the store-only steps of a
+    stage run together (reservations in one, the commit steps in one), each carrier booking
+    alone and outside any transaction (a remote carrier must not hold the store's lock)."""
+    groups: list[list[Operation]] = []
+    for op in operations:
+        kind = _kind(op)
+        if groups and kind != "book" and _kind(groups[-1][-1]) == kind:
+            groups[-1].append(op)
+        else:
+            groups.append([op])
+    return groups
+
+
+def _kind(op: Operation) -> str:
+    return "book" if op.stage == "book" else "reserve" if op.stage in FALLIBLE else "commit"
+
+
+def applied(
+    store: Store, exception_id: str, builder: PlanBuilder, candidate: Candidate, autonomous: bool
+) -> None:
+    """One "applied" entry per action, naming the nodes it sends work to: the guardrails'
+    rate limit on autonomous actions per node counts these."""
     for index, action in enumerate(candidate.actions):
-        # One "applied" entry per action, naming the nodes it sends work to: the guardrails'
-        # rate limit on autonomous actions per node counts these.
         store.append_action_log(
             exception_id,
             action.type.value,
@@ -408,8 +445,6 @@ def execute(
             nodes=action.nodes(),
             autonomous=autonomous,
         )
-    execution.succeeded = True
-    return execution
 
 
 def compensate(

@@ -164,9 +164,17 @@ def chat() -> None:
 
 
 @app.command()
-def worker(db: DbOption = None) -> None:
+def worker(
+    db: DbOption = None,
+    once: Annotated[bool, typer.Option("--once", help="Exit when the queue is empty")] = False,
+    concurrency: Annotated[int, typer.Option(help="Decisions in flight in this process")] = 1,
+    memory: Annotated[bool, typer.Option(help="Use precedent memory (chromadb)")] = True,
+    json_out: JsonOption = False,
+) -> None:
     """Drain queued exceptions from the shared store."""
-    unavailable("worker", "scale-out")
+    from api.cli_worker import run_worker
+
+    run_worker(db, once, concurrency, memory, json_out)
 
 
 @eval_app.command("run")

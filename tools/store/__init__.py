@@ -14,6 +14,7 @@ is a pydantic model, never an ORM row.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -47,7 +48,7 @@ from tools.store import (
     reservations,
     snapshots,
 )
-from tools.store.engine import make_engine, read_connection
+from tools.store.engine import make_engine, read_connection, unit_of_work
 from tools.store.errors import (
     InsufficientStock,
     InvalidRequest,
@@ -147,6 +148,13 @@ class Store:
 
     def now(self) -> datetime:
         return self._clock()
+
+    def unit_of_work(self) -> AbstractContextManager[object]:
+        """Every store call inside runs in ONE write transaction (each effect in a savepoint:
+        a failing one leaves nothing behind), committed once at the end, or not at all if the
+        block raises. Use it to batch the writes of one decision; keep slow outside calls
+        (a remote carrier) out of it."""
+        return unit_of_work(self._engine)
 
     def close(self) -> None:
         self._engine.dispose()
