@@ -173,6 +173,8 @@ class ResolverCore:
                 problems.append(f"region: unknown region {event.region!r}")
         if problems:
             raise InputError("exception event", problems)
+        if event.orders:  # perceive starts from this read instead of making it again
+            self.context.reads.put((event.id, *event.orders), view)
 
     def register(self, event: ExceptionEvent) -> tuple[ExceptionRecord, bool]:
         """Check the event, then register it (the id is the idempotency key): (record, True)

@@ -28,6 +28,8 @@ from tools.inputs import load_snapshot as read_snapshot_file
 from tools.network import (
     ACTIONABLE_ORDER_STATUSES,
     Allocation,
+    Carrier,
+    CarrierService,
     InventoryPosition,
     NetworkSnapshot,
     Node,
@@ -212,6 +214,10 @@ class Store:
     def get_node(self, node_id: str) -> Node | None:
         return reader.get_node(self._engine, node_id)
 
+    def carrier_service(self, service_id: str) -> tuple[Carrier, CarrierService] | None:
+        """The carrier offering this service, and the service; None if no carrier does."""
+        return reader.carrier_service(self._engine, service_id)
+
     def get_position(self, node_id: str, sku_id: str) -> InventoryPosition | None:
         return reader.get_position(self._engine, node_id, sku_id)
 
@@ -342,6 +348,15 @@ class Store:
         return exception_queue.save_decision(
             self._engine, exception_id, decision, status, self.now()
         )
+
+    def record_decision(
+        self,
+        exception_id: str,
+        decision: Decision,
+        status: ExceptionStatus | DecisionStatus | str | None = None,
+    ) -> None:
+        """`save_decision` without reading the record back."""
+        exception_queue.record_decision(self._engine, exception_id, decision, status, self.now())
 
     def set_exception_status(
         self, exception_id: str, status: ExceptionStatus | str
