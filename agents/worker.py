@@ -22,6 +22,8 @@ from datetime import timedelta
 from agents.resolver import Resolver
 from agents.resolver_core import CLAIM_LEASE, ResolutionError
 from tools.decisions import Decision
+from tools.inputs import InputError
+from tools.store import ExceptionStatus
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,11 @@ class Worker:
         record = self.resolver.claim_next()
         if record is None:
             return None
-        return self.resolver.resolve_claimed(record)
+        try:
+            return self.resolver.resolve_claimed(record)
+        except InputError as exc:  # e.g. its order left the network since it was queued
+            self.resolver.store.set_exception_status(record.id, ExceptionStatus.FAILED)
+            raise ResolutionError(f"{record.id} cannot be resolved any more: {exc}") from exc
 
     def requeue_stale(self, report: DrainReport) -> None:
         """At most every `REQUEUE_EVERY_S`: give dead claimants' exceptions back to the queue."""
@@ -97,6 +103,14 @@ class Worker:
                 log.error("%s", exc)
                 with self._lock:
                     report.failed.append(str(exc))
+                continue
+            except Exception as exc:  # the store went away ...: say so, wait, try again
+                log.exception("worker step failed")
+                with self._lock:
+                    report.failed.append(f"{type(exc).__name__}: {exc}")
+                if once:
+                    return
+                self.stop.wait(self.idle_s)
                 continue
             if decision is None:
                 if once:
