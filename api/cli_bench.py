@@ -31,6 +31,11 @@ def report(result: dict[str, Any]) -> Table:
     for name, lat in (("floor (bare graph)", floor), ("full decision path", decision)):
         for q in ("p50", "p99"):
             table.add_row(f"{name} {q}", f"{lat[q]:.1f} ms", _bar(lat[q], scale))
+    cpu_scale = max(result["floor_cpu_ms"]["p50"], result["decision_cpu_ms"]["p50"])
+    for name, key in (("floor CPU p50", "floor_cpu_ms"), ("decision CPU p50", "decision_cpu_ms")):
+        value = result[key]["p50"]
+        table.add_row(name, f"{value:.1f} ms", _bar(value, cpu_scale))
+    table.add_row("overhead ratio (CPU, p50)", f"{result['overhead_ratio_cpu_p50']:.2f}x", "")
     ratio = result["overhead_ratio_p50"]
     table.add_row(
         "overhead ratio (p50)",
@@ -58,7 +63,8 @@ def report(result: dict[str, Any]) -> Table:
     table.caption = (
         f"{result['workload']['nodes']}-node network, families: "
         f"{', '.join(result['workload']['families'])}; decisions: {statuses}; "
-        f"HTTP: {result['http_status_codes']}; {result['machine']['cpus']} CPUs"
+        f"HTTP: {result['http_status_codes']}; {result['machine']['cpus']} CPUs, "
+        f"load average {result['load_average_1m']}"
     )
     return table
 

@@ -88,7 +88,7 @@ def _no_progress(task: str, done: int, total: int) -> None:
 # -- (a) the floor -------------------------------------------------------------------------
 def floor_latencies(
     events: list[ExceptionEvent], workdir: Path, progress: Progress = _no_progress
-) -> list[float]:
+) -> tuple[list[float], list[float]]:
     """Milliseconds per run of a bare graph of the resolver's shape (trivial nodes) on a
     SQLite checkpointer, thread id = exception id, durability `sync` (as the resolver)."""
     from langgraph.graph import END, START, StateGraph
@@ -115,18 +115,20 @@ def floor_latencies(
     try:
         compiled = graph.compile(checkpointer=saver)
         samples: list[float] = []
+        cpu: list[float] = []
         for i, event in enumerate(events):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             compiled.invoke(
                 {"event": event, "started_ns": time.time_ns()},
                 {"configurable": {"thread_id": event.id}},
                 durability="sync",
             )
             samples.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
             progress("floor", i + 1, len(events))
     finally:
         saver.conn.close()
-    return samples
+    return samples, cpu
 
 
 # -- (b) and (c): the decision path, in-process ---------------------------------------------
@@ -146,8 +148,9 @@ def decision_run(
     workdir: Path,
     memory: bool,
     progress: Progress = _no_progress,
-) -> tuple[list[float], Counter[str], float]:
-    """(milliseconds per measured decision, statuses, stream decisions per second)."""
+) -> tuple[list[float], list[float], Counter[str], float]:
+    """(milliseconds per measured decision, CPU milliseconds of the process per measured
+    decision, statuses, stream decisions per second)."""
     from agents.resolver import Resolver
 
     settings = _settings(workdir)
@@ -158,10 +161,12 @@ def decision_run(
             resolver.resolve(event)
             progress("warm-up", i + 1, len(warmup))
         samples: list[float] = []
+        cpu: list[float] = []
         for i, event in enumerate(measured):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             decision = resolver.resolve(event)
             samples.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
             statuses[decision.status.value] += 1
             progress("decisions", i + 1, len(measured))
         t0 = time.perf_counter()
@@ -169,7 +174,7 @@ def decision_run(
             resolver.resolve(event)
             progress("stream", i + 1, len(stream))
         elapsed = time.perf_counter() - t0
-    return samples, statuses, len(stream) / elapsed if elapsed > 0 else 0.0
+    return samples, cpu, statuses, len(stream) / elapsed if elapsed > 0 else 0.0
 
 
 # -- (c) through the HTTP API --------------------------------------------------------------
@@ -270,12 +275,13 @@ def run_bench(config: BenchConfig, progress: Progress = _no_progress) -> dict[st
         root = Path(tmp)
         for sub in ("floor", "decide", "http"):
             (root / sub).mkdir()
-        floor = floor_latencies(
+        floor_all, floor_cpu_all = floor_latencies(
             bench_events(snapshot, config.warmup + config.n, prefix="EX-FLOOR"),
             root / "floor",
             progress,
-        )[config.warmup :]
-        samples, statuses, throughput = decision_run(
+        )
+        floor, floor_cpu = floor_all[config.warmup :], floor_cpu_all[config.warmup :]
+        samples, cpu, statuses, throughput = decision_run(
             snapshot, warmup, measured, stream, root / "decide", config.memory, progress
         )
         http_rate, codes = http_run(
@@ -288,10 +294,17 @@ def run_bench(config: BenchConfig, progress: Progress = _no_progress) -> dict[st
     progress("batch", 1, 1)
     floor_latency = Latency.of(floor)
     decision_latency = Latency.of(samples)
+    floor_cpu_ms, decision_cpu_ms = Latency.of(floor_cpu), Latency.of(cpu)
     return {
         "floor_latency_ms": floor_latency.model_dump(),
         "decision_latency_ms": decision_latency.model_dump(),
         "overhead_ratio_p50": round(decision_latency.p50 / floor_latency.p50, 3),
+        # CPU time of the process (all its threads) per run: robust to other load on the
+        # machine, which inflates wall-clock latency of the CPU-heavier path far more.
+        "floor_cpu_ms": floor_cpu_ms.model_dump(),
+        "decision_cpu_ms": decision_cpu_ms.model_dump(),
+        "overhead_ratio_cpu_p50": round(decision_cpu_ms.p50 / max(floor_cpu_ms.p50, 1e-3), 3),
+        "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "throughput_per_s": round(throughput, 2),
         "http_throughput_per_s": round(http_rate, 2),
         "batch": {

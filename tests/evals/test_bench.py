@@ -23,7 +23,7 @@ def test_bench_json_shape_and_sanity() -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
-    for key in ("floor_latency_ms", "decision_latency_ms"):
+    for key in ("floor_latency_ms", "decision_latency_ms", "floor_cpu_ms", "decision_cpu_ms"):
         lat = figures[key]
         assert set(lat) >= {"p50", "p99"}
         assert 0 < lat["p50"] <= lat["p99"]
