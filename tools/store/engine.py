@@ -105,6 +105,16 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
+def is_lock_conflict(exc: BaseException) -> bool:
+    """A transaction lost a lock race and was rolled back whole (PostgreSQL deadlock or
+    serialization failure; SQLite "database is locked"): running it again is safe."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in ("40P01", "40001"):
+        return True
+    return "database is locked" in str(orig or "")
+
+
 def _unit_of(engine: Engine) -> Connection | None:
     current = _UNIT.get()
     return current[1] if current is not None and current[0] is engine else None
