@@ -61,6 +61,7 @@ def test_a_commit_batch_that_deadlocks_runs_again_once(
         assert decision.status.value == "auto_resolved", decision.rationale
         assert calls["n"] >= 2  # the batch ran again
         action = decision.actions[0]
+        assert action.node is not None
         trail = resolver.store.audit_trail("EX-DL")
         done = Counter(a.key for a in trail.actions if a.status == "done")
         assert done and all(n == 1 for n in done.values())  # each step recorded once
