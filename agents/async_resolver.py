@@ -46,7 +46,7 @@ from tools.decisions import Decision, OrderOutcome
 from tools.events import ExceptionEvent
 from tools.inputs import InputError
 from tools.settings import Settings
-from tools.store import ApprovalRecord, Store
+from tools.store import ApprovalRecord, ExceptionRecord, Store
 
 if TYPE_CHECKING:  # chromadb: loaded only when memory is used
     from agents.memory import PrecedentMemory
@@ -110,6 +110,10 @@ class AsyncResolver:
         if not created:
             return await self._existing(event.id, record.decision)
         return await self._ainvoke({"event": event, "started_ns": time.time_ns()}, event.id)
+
+    async def enqueue(self, event: ExceptionEvent) -> tuple[ExceptionRecord, bool]:
+        """Queue the exception for a worker (see `ResolverCore.enqueue`)."""
+        return await asyncio.to_thread(self.core.enqueue, event)
 
     async def _existing(self, exception_id: str, decision: Decision | None) -> Decision:
         """See `Resolver._existing`: wait for a live run, take over a dead one."""

@@ -132,6 +132,7 @@ def decide(state: ResolverState, runtime: Runtime[ResolverContext]) -> ResolverS
             "route": "done",
         }
     guard = guard_context(ctx, perception.view, orders)
+    ctx.guards.put((event.id, *orders), guard)  # guard judges the choice on the same facts
     candidates, allowed = judge(build_candidates(ctx, state), guard)
     if not allowed:
         return {

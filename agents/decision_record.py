@@ -70,7 +70,7 @@ def assemble_decision(
 
 def persist(ctx: ResolverContext, state: ResolverState, decision: Decision) -> None:
     """Save the decision as the exception's current state and append it to the audit log."""
-    ctx.store.save_decision(decision.exception_id, decision, decision.status)
+    ctx.store.record_decision(decision.exception_id, decision, decision.status)
     signals = state.get("signals")
     ctx.store.append_decision_log(
         decision.exception_id,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -27,6 +28,7 @@ from tools.inventory import InsufficientStock, release, reserve
 from tools.network import Allocation, Order, OrderStatus
 from tools.promise import ready_at
 from tools.store import Store
+from tools.store.engine import is_lock_conflict
 from tools.view import NetworkView
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 # A retryable booking failure (timeout, 5xx) is retried under the same key this many times
 # in all; the carrier sees one booking at most.
 BOOKING_ATTEMPTS = 3
+# A batch of store writes that lost a lock race (deadlock) runs again, at most this often.
+UNIT_ATTEMPTS = 3
 STAGES = ("reserve", "book", "release", "repromise", "notify")
 FALLIBLE = frozenset({"reserve", "book"})
 
@@ -376,29 +380,103 @@ def execute(
             execution.unbookable_services.append(exc.service)
         return execution
     done: list[Operation] = []
-    for op in builder.plan.ordered():
-        try:
-            detail = op.run()
-        except StepFailure as exc:
-            if op.stage not in FALLIBLE:
-                raise
+    groups = batches(builder.plan.ordered())
+    for number, batch in enumerate(groups, start=1):
+        for conflicts in range(UNIT_ATTEMPTS):
+            marks = len(done), len(execution.steps), len(execution.unbookable_services)
+            try:
+                result = _run_batch(
+                    store, exception_id, builder, candidate, autonomous, batch, done, execution,
+                    last=number == len(groups),
+                )  # fmt: skip
+                break
+            except Exception as exc:
+                # Several writes in one transaction can deadlock with another decision's
+                # (PostgreSQL aborts one of them): the whole batch was rolled back, so it
+                # runs again, under the same keys, from where it started.
+                if _kind(batch[0]) == "book" or not is_lock_conflict(exc):
+                    raise
+                if conflicts == UNIT_ATTEMPTS - 1:
+                    raise
+                log.info("batch of %s lost a lock race; running it again", exception_id)
+                del done[marks[0] :]
+                del execution.steps[marks[1] :]
+                del execution.unbookable_services[marks[2] :]
+                execution.failure = None
+        if result is not None:
+            return result
+    if not groups:
+        applied(store, exception_id, builder, candidate, autonomous)
+    execution.succeeded = True
+    return execution
+
+
+def _run_batch(
+    store: Store,
+    exception_id: str,
+    builder: PlanBuilder,
+    candidate: Candidate,
+    autonomous: bool,
+    batch: list[Operation],
+    done: list[Operation],
+    execution: Execution,
+    *,
+    last: bool,
+) -> Execution | None:
+    """Run one batch (one transaction unless it is a booking); the execution if a fallible
+    step failed (what was done is compensated), else None."""
+    with store.unit_of_work() if _kind(batch[0]) != "book" else nullcontext():
+        for op in batch:
+            try:
+                detail = op.run()
+            except StepFailure as exc:
+                if op.stage not in FALLIBLE:
+                    raise
+                execution.steps.append(
+                    StepRecord(step=op.stage, key=op.key, status=StepStatus.FAILED, detail=str(exc))
+                )
+                store.append_action_log(
+                    exception_id, op.stage, op.key, "failed", {"error": str(exc)}
+                )
+                execution.failure = f"{op.label}: {exc}"
+                if exc.service:
+                    execution.unbookable_services.append(exc.service)
+                compensate(store, exception_id, done, execution)
+                return execution
+            done.append(op)
             execution.steps.append(
-                StepRecord(step=op.stage, key=op.key, status=StepStatus.FAILED, detail=str(exc))
+                StepRecord(step=op.stage, key=op.key, status=StepStatus.DONE, detail=detail)
             )
-            store.append_action_log(exception_id, op.stage, op.key, "failed", {"error": str(exc)})
-            execution.failure = f"{op.label}: {exc}"
-            if exc.service:
-                execution.unbookable_services.append(exc.service)
-            compensate(store, exception_id, done, execution)
-            return execution
-        done.append(op)
-        execution.steps.append(
-            StepRecord(step=op.stage, key=op.key, status=StepStatus.DONE, detail=detail)
-        )
-        store.append_action_log(exception_id, op.stage, op.key, "done", {"detail": detail})
+            store.append_action_log(exception_id, op.stage, op.key, "done", {"detail": detail})
+        if last:  # the audit entries commit with the last writes
+            applied(store, exception_id, builder, candidate, autonomous)
+    return None
+
+
+def batches(operations: list[Operation]) -> list[list[Operation]]:
+    """Consecutive operations grouped for one transaction each: the store-only steps of a
+    stage run together (reservations in one, the commit steps in one), each carrier booking
+    alone and outside any transaction (a remote carrier must not hold the store's lock)."""
+    groups: list[list[Operation]] = []
+    for op in operations:
+        kind = _kind(op)
+        if groups and kind != "book" and _kind(groups[-1][-1]) == kind:
+            groups[-1].append(op)
+        else:
+            groups.append([op])
+    return groups
+
+
+def _kind(op: Operation) -> str:
+    return "book" if op.stage == "book" else "reserve" if op.stage in FALLIBLE else "commit"
+
+
+def applied(
+    store: Store, exception_id: str, builder: PlanBuilder, candidate: Candidate, autonomous: bool
+) -> None:
+    """One "applied" entry per action, naming the nodes it sends work to: the guardrails'
+    rate limit on autonomous actions per node counts these."""
     for index, action in enumerate(candidate.actions):
-        # One "applied" entry per action, naming the nodes it sends work to: the guardrails'
-        # rate limit on autonomous actions per node counts these.
         store.append_action_log(
             exception_id,
             action.type.value,
@@ -408,8 +486,6 @@ def execute(
             nodes=action.nodes(),
             autonomous=autonomous,
         )
-    execution.succeeded = True
-    return execution
 
 
 def compensate(

@@ -21,7 +21,9 @@ from tools.decisions import DecidedBy
 def guard(state: ResolverState, runtime: Runtime[ResolverContext]) -> ResolverState:
     ctx = runtime.context
     perception = perception_for(ctx, state)
-    context = guard_context(ctx, perception.view, list(perception.situation.affected_orders))
+    event = state.get("working_event") or state["event"]
+    orders = list(perception.situation.affected_orders)
+    context = ctx.guards.take((event.id, *orders)) or guard_context(ctx, perception.view, orders)
     candidates = state.get("candidates") or []
     chosen = next((c for c in candidates if c.id == state.get("chosen")), None)
     verdicts = evaluate(chosen, context) if chosen is not None else []
@@ -32,7 +34,6 @@ def guard(state: ResolverState, runtime: Runtime[ResolverContext]) -> ResolverSt
             fresh = evaluate(candidate, context)
             if not denied(fresh):
                 chosen, verdicts = candidate, fresh
-                event = state.get("working_event") or state["event"]
                 update = {
                     "chosen": candidate.id,
                     "decided_by": DecidedBy.POLICY,

@@ -33,7 +33,7 @@ def read_network(
     if orders is not None:
         view = store.view(orders)
     elif event.orders:
-        view = store.view(event.orders)
+        view = ctx.reads.take((event.id, *event.orders)) or store.view(event.orders)
     else:
         in_reach = store.orders_in_scope(
             node=event.node, carrier=event.carrier, region=event.region, sku=event.sku

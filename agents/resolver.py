@@ -49,6 +49,7 @@ from tools.decisions import Decision
 from tools.events import ExceptionEvent
 from tools.inputs import InputError
 from tools.settings import Settings
+from tools.store import ExceptionRecord
 
 if TYPE_CHECKING:
     from agents.memory import PrecedentMemory
@@ -104,6 +105,13 @@ class Resolver(ResolverCore):
         if not created:
             return self._existing(event.id, record.decision)
         return self._invoke({"event": event, "started_ns": time.time_ns()}, event.id)
+
+    def resolve_claimed(self, record: ExceptionRecord) -> Decision:
+        """Decide an exception this resolver claimed from the queue (`claim_next`): a fresh
+        run, or the rest of a run a dead claimant left at its last checkpoint."""
+        if self.graph.get_state(self.config(record.id)).next:
+            return self._invoke(None, record.id)
+        return self._invoke({"event": record.event, "started_ns": time.time_ns()}, record.id)
 
     def _existing(self, exception_id: str, decision: Decision | None) -> Decision:
         """A duplicate: the first decision. If it is still being made, wait for it; if its

@@ -87,7 +87,7 @@ def open_memory(settings: Settings) -> PrecedentMemory | None:
     from agents.memory import PrecedentMemory
 
     try:
-        return PrecedentMemory.open(settings.memory_dir)
+        return PrecedentMemory.from_settings(settings)  # a chromadb server, or files
     except MemoryUnavailable as exc:
         log.warning("precedent memory unavailable, continuing without it: %s", exc)
         return None
@@ -173,12 +173,31 @@ class ResolverCore:
                 problems.append(f"region: unknown region {event.region!r}")
         if problems:
             raise InputError("exception event", problems)
+        if event.orders:  # perceive starts from this read instead of making it again
+            self.context.reads.put((event.id, *event.orders), view)
 
     def register(self, event: ExceptionEvent) -> tuple[ExceptionRecord, bool]:
         """Check the event, then register it (the id is the idempotency key): (record, True)
         for a new exception, (the first record, False) for a duplicate."""
         self.check_references(event)
         return self.store.register_exception(event, status="processing", claimed_by=self.worker_id)
+
+    def enqueue(self, event: ExceptionEvent) -> tuple[ExceptionRecord, bool]:
+        """Check the event, then queue it for a worker (`execlayer worker`) instead of deciding
+        it now: (record, True) when queued, (the first record, False) for a duplicate id."""
+        self.check_references(event)
+        return self.store.register_exception(event, status="queued")
+
+    def claim_next(self) -> ExceptionRecord | None:
+        """The oldest queued exception, now claimed by this resolver (on PostgreSQL with
+        `SELECT ... FOR UPDATE SKIP LOCKED`: each goes to exactly one claimant); None when
+        the queue is empty."""
+        return self.store.claim_next_exception(self.worker_id)
+
+    def requeue_stale(self, lease: timedelta = CLAIM_LEASE) -> list[str]:
+        """Put back in the queue exceptions whose claimant stopped deciding `lease` ago (a
+        worker or server that died); their runs go on from their last checkpoint."""
+        return self.store.requeue_stale_claims(self.context.clock() - lease)
 
     def take_over_if_stale(self, exception_id: str, lease: timedelta = CLAIM_LEASE) -> bool:
         """Claim a run whose resolver stopped deciding more than `lease` ago; exactly one of

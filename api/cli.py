@@ -180,9 +180,17 @@ def chat(
 
 
 @app.command()
-def worker(db: DbOption = None) -> None:
+def worker(
+    db: DbOption = None,
+    once: Annotated[bool, typer.Option("--once", help="Exit when the queue is empty")] = False,
+    concurrency: Annotated[int, typer.Option(help="Decisions in flight in this process")] = 1,
+    memory: Annotated[bool, typer.Option(help="Use precedent memory (chromadb)")] = True,
+    json_out: JsonOption = False,
+) -> None:
     """Drain queued exceptions from the shared store."""
-    unavailable("worker", "scale-out")
+    from api.cli_worker import run_worker
+
+    run_worker(db, once, concurrency, memory, json_out)
 
 
 @eval_app.command("run")
@@ -199,9 +207,38 @@ def eval_run(
 
 
 @eval_app.command("bench")
-def eval_bench(json_out: JsonOption = False) -> None:
+def eval_bench(
+    json_out: JsonOption = False,
+    n: Annotated[int, typer.Option("--n", min=1, help="Measured decisions")] = 200,
+    warmup: Annotated[int, typer.Option(min=0, help="Decisions before measuring")] = 20,
+    nodes: Annotated[int, typer.Option(min=2, help="Nodes of the decision network")] = 40,
+    stream: Annotated[int, typer.Option(min=1, help="Exceptions of the in-process stream")] = 200,
+    http: Annotated[int, typer.Option(min=1, help="Exceptions sent through the HTTP API")] = 200,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent HTTP clients")] = 4,
+    batch_orders: Annotated[int, typer.Option(min=1, help="Orders of the batch")] = 10_000,
+    batch_nodes: Annotated[int, typer.Option(min=2, help="Nodes of the batch")] = 200,
+    batch_time_limit: Annotated[float, typer.Option(min=0.1, help="Batch seconds")] = 5.0,
+    memory: Annotated[bool, typer.Option(help="With precedent memory (chromadb)")] = False,
+) -> None:
     """Measure decision latency, throughput and batch re-sourcing."""
-    unavailable("eval bench", "performance")
+    from api.cli_bench import bench
+    from evals.bench import BenchConfig
+
+    bench(
+        BenchConfig(
+            n=n,
+            warmup=warmup,
+            nodes=nodes,
+            stream=stream,
+            http=http,
+            http_clients=clients,
+            batch_orders=batch_orders,
+            batch_nodes=batch_nodes,
+            batch_time_limit_s=batch_time_limit,
+            memory=memory,
+        ),
+        json_out,
+    )
 
 
 @eval_app.command("gap")

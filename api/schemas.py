@@ -65,6 +65,16 @@ class ExceptionSummary(Model):
     approval_status: str | None = None
 
 
+class QueuedException(Model):
+    """`POST /v1/exceptions?mode=queue`: accepted and queued; a worker decides it. Poll
+    `GET /v1/exceptions/{id}` (its `location`) for the decision."""
+
+    exception_id: str
+    status: Literal["queued", "processing"]
+    received_at: AwareDatetime
+    location: str
+
+
 class ExceptionPage(Model):
     items: list[ExceptionSummary]
     status: str | None = None

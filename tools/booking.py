@@ -205,14 +205,13 @@ class SimulatedCarrier:
                 )
 
     def _quote(self, request: BookingRequest) -> Booking:
-        view = self.store.view(order_ids=[])
-        found = view.services.get(request.carrier_service)
+        found = self.store.carrier_service(request.carrier_service)
         if found is None or found[0].id != request.carrier:
             raise BookingError(
                 f"{request.carrier} has no service {request.carrier_service!r}", retryable=False
             )
         carrier, service = found
-        node = view.nodes.get(request.node)
+        node = self.store.get_node(request.node)
         if node is None:
             raise BookingError(f"unknown origin node {request.node!r}", retryable=False)
         ship_to = request.ship_to

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -13,7 +13,7 @@ from api.auth import operator, viewer
 from api.errors import ERROR_RESPONSES, ApiError, input_error
 from api.keys import Principal
 from api.runtime import runtime_of
-from api.schemas import ErrorBody, ExceptionDetail, ExceptionPage
+from api.schemas import ErrorBody, ExceptionDetail, ExceptionPage, QueuedException
 from api.views import exception_detail, summarize
 from tools.decisions import Decision, DecisionStatus
 from tools.events import ExceptionEvent
@@ -32,7 +32,10 @@ StatusFilter = Annotated[
     response_model=Decision,
     responses={
         200: {"model": Decision, "description": "Decided: auto-resolved, escalated, rejected"},
-        202: {"model": Decision, "description": "Waiting for a person (`pending_approval`)"},
+        202: {
+            "model": Decision | QueuedException,
+            "description": "Waiting for a person (`pending_approval`), or queued (`mode=queue`)",
+        },
         **ERROR_RESPONSES,
         503: {"model": ErrorBody, "description": "The resolution stopped; it resumes later"},
     },
@@ -42,11 +45,21 @@ async def post_exception(
     event: ExceptionEvent,
     request: Request,
     principal: Annotated[Principal, Depends(operator)],
+    mode: Annotated[
+        Literal["sync", "queue"],
+        Query(
+            description="`sync` (default): decide now and answer with the decision. `queue`: "
+            "accept it (202, status `queued`) for a worker (`execlayer worker`) to decide."
+        ),
+    ] = "sync",
 ) -> JSONResponse:
     """Resolve an exception. The event id is the idempotency key: the same id again returns
     the first decision. Unknown order/node/carrier/sku/region ids are refused (422) before
-    anything is written."""
+    anything is written. With `mode=queue` it is queued for a worker instead (202, status
+    `queued`); once decided, the same id again answers with the decision."""
     runtime = runtime_of(request)
+    if mode == "queue":
+        return await _enqueue(event, request)
     try:
         decision = await runtime.resolver.resolve(event)
     except InputError as exc:
@@ -57,6 +70,26 @@ async def post_exception(
         runtime.dispatcher.wake()
     code = 202 if decision.status is DecisionStatus.PENDING_APPROVAL else 200
     return JSONResponse(decision.model_dump(mode="json"), status_code=code)
+
+
+async def _enqueue(event: ExceptionEvent, request: Request) -> JSONResponse:
+    try:
+        record, _ = await runtime_of(request).resolver.enqueue(event)
+    except InputError as exc:
+        raise input_error(exc) from None
+    if record.decision is not None:  # queued before and decided since: the decision
+        code = 202 if record.decision.status is DecisionStatus.PENDING_APPROVAL else 200
+        return JSONResponse(record.decision.model_dump(mode="json"), status_code=code)
+    status = "queued" if record.status == ExceptionStatus.QUEUED else "processing"
+    queued = QueuedException(
+        exception_id=record.id,
+        status=status,
+        received_at=record.received_at,
+        location=f"/v1/exceptions/{record.id}",
+    )
+    return JSONResponse(
+        queued.model_dump(mode="json"), status_code=202, headers={"Location": queued.location}
+    )
 
 
 @router.get("", response_model=ExceptionPage, responses=ERROR_RESPONSES, summary="List exceptions")

@@ -14,6 +14,7 @@ is a pydantic model, never an ORM row.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +28,8 @@ from tools.inputs import load_snapshot as read_snapshot_file
 from tools.network import (
     ACTIONABLE_ORDER_STATUSES,
     Allocation,
+    Carrier,
+    CarrierService,
     InventoryPosition,
     NetworkSnapshot,
     Node,
@@ -48,7 +51,7 @@ from tools.store import (
     reservations,
     snapshots,
 )
-from tools.store.engine import make_engine, read_connection
+from tools.store.engine import make_engine, read_connection, unit_of_work
 from tools.store.errors import (
     InsufficientStock,
     InvalidRequest,
@@ -151,6 +154,13 @@ class Store:
     def now(self) -> datetime:
         return self._clock()
 
+    def unit_of_work(self) -> AbstractContextManager[object]:
+        """Every store call inside runs in ONE write transaction (each effect in a savepoint:
+        a failing one leaves nothing behind), committed once at the end, or not at all if the
+        block raises. Use it to batch the writes of one decision; keep slow outside calls
+        (a remote carrier) out of it."""
+        return unit_of_work(self._engine)
+
     def close(self) -> None:
         self._engine.dispose()
 
@@ -206,6 +216,10 @@ class Store:
 
     def get_node(self, node_id: str) -> Node | None:
         return reader.get_node(self._engine, node_id)
+
+    def carrier_service(self, service_id: str) -> tuple[Carrier, CarrierService] | None:
+        """The carrier offering this service, and the service; None if no carrier does."""
+        return reader.carrier_service(self._engine, service_id)
 
     def get_position(self, node_id: str, sku_id: str) -> InventoryPosition | None:
         return reader.get_position(self._engine, node_id, sku_id)
@@ -337,6 +351,15 @@ class Store:
         return exception_queue.save_decision(
             self._engine, exception_id, decision, status, self.now()
         )
+
+    def record_decision(
+        self,
+        exception_id: str,
+        decision: Decision,
+        status: ExceptionStatus | DecisionStatus | str | None = None,
+    ) -> None:
+        """`save_decision` without reading the record back."""
+        exception_queue.record_decision(self._engine, exception_id, decision, status, self.now())
 
     def set_exception_status(
         self, exception_id: str, status: ExceptionStatus | str

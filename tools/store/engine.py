@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from sqlalchemy.pool import StaticPool
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 WRITE_OPTION = "execlayer_write"
+# The open unit of work of this thread / task, if any: (engine, its connection).
+_UNIT: ContextVar[tuple[Engine, Connection] | None] = ContextVar("execlayer_unit", default=None)
 
 
 def normalise_url(url: str) -> URL:
@@ -102,13 +105,54 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
+def is_lock_conflict(exc: BaseException) -> bool:
+    """A transaction lost a lock race and was rolled back whole (PostgreSQL deadlock or
+    serialization failure; SQLite "database is locked"): running it again is safe."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in ("40P01", "40001"):
+        return True
+    return "database is locked" in str(orig or "")
+
+
+def _unit_of(engine: Engine) -> Connection | None:
+    current = _UNIT.get()
+    return current[1] if current is not None and current[0] is engine else None
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Connection]:
+    """One write transaction for every store write (and read) made on `engine` inside it, in
+    this thread or task: each `write_connection` in it runs in a SAVEPOINT of the unit (an
+    effect that fails still leaves nothing behind, the others stand), reads see the unit's
+    own writes, and the unit commits once at the end, or not at all if it raises. Nested
+    units are savepoints of the outer one."""
+    current = _unit_of(engine)
+    if current is not None:
+        with current.begin_nested():
+            yield current
+        return
+    with write_connection(engine) as conn:
+        token = _UNIT.set((engine, conn))
+        try:
+            yield conn
+        finally:
+            _UNIT.reset(token)
+
+
 @contextmanager
 def write_connection(engine: Engine) -> Iterator[Connection]:
     """A connection inside a write transaction: committed on success, rolled back on error.
 
     On SQLite the transaction starts with `BEGIN IMMEDIATE` (writers queue on the busy
     timeout instead of failing); on PostgreSQL it is an ordinary READ COMMITTED transaction.
+    Inside a `unit_of_work` on the same engine: a savepoint of the unit's transaction.
     """
+    unit = _unit_of(engine)
+    if unit is not None:
+        with unit.begin_nested():
+            yield unit
+        return
     with engine.connect() as raw:
         conn = raw.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
@@ -120,8 +164,13 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
     """A connection inside a read transaction that sees one consistent state of the database.
 
     PostgreSQL: REPEATABLE READ (one snapshot for every statement of the transaction); SQLite:
-    a deferred BEGIN, whose WAL snapshot is fixed by the first read.
+    a deferred BEGIN, whose WAL snapshot is fixed by the first read. Inside a
+    `unit_of_work` on the same engine: the unit's connection (its own writes visible).
     """
+    unit = _unit_of(engine)
+    if unit is not None:
+        yield unit
+        return
     with engine.connect() as raw:
         conn = raw if is_sqlite(raw) else raw.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from tools.decisions import Decision, DecisionStatus
 from tools.events import ExceptionEvent
@@ -89,17 +89,39 @@ def save_decision(
     now: datetime,
 ) -> ExceptionRecord:
     """Store the exception's (latest) decision and status (default: the decision's status)."""
-    new_status = _status(status if status is not None else decision.status)
     with write_connection(engine) as conn:
-        changed = conn.execute(
-            update(EXCEPTIONS)
-            .where(EXCEPTIONS.c.id == exception_id)
-            .values(decision=decision.model_dump(mode="json"), status=new_status, updated_at=now)
-        ).rowcount
-        if changed != 1:
-            raise NotFound("exception", exception_id)
+        _write_decision(conn, exception_id, decision, status, now)
         row = conn.execute(select(EXCEPTIONS).where(EXCEPTIONS.c.id == exception_id)).one()
     return _record(row)
+
+
+def record_decision(
+    engine: Engine,
+    exception_id: str,
+    decision: Decision,
+    status: ExceptionStatus | DecisionStatus | str | None,
+    now: datetime,
+) -> None:
+    """`save_decision` without reading the record back (the resolver's hot path)."""
+    with write_connection(engine) as conn:
+        _write_decision(conn, exception_id, decision, status, now)
+
+
+def _write_decision(
+    conn: Connection,
+    exception_id: str,
+    decision: Decision,
+    status: ExceptionStatus | DecisionStatus | str | None,
+    now: datetime,
+) -> None:
+    new_status = _status(status if status is not None else decision.status)
+    changed = conn.execute(
+        update(EXCEPTIONS)
+        .where(EXCEPTIONS.c.id == exception_id)
+        .values(decision=decision.model_dump(mode="json"), status=new_status, updated_at=now)
+    ).rowcount
+    if changed != 1:
+        raise NotFound("exception", exception_id)
 
 
 def set_exception_status(
