@@ -191,7 +191,7 @@ def _run(
                 region=order.ship_to.region,
                 delivered_at=first.arrived_at,
                 delivered_on_time=first.arrived_at <= in_force,
-                carrier_on_time=first.arrived_at <= first.shipment.eta,
+                carrier_on_time=first.arrived_at <= chosen.eta,
             )
             heapq.heappush(pending, (first.arrived_at, item.index, outcome))
         results.append(
