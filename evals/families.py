@@ -244,15 +244,13 @@ def _stockout(case_id: str, view: NetworkView, rng: random.Random) -> ReplayCase
     # Ghost inventory: half the time the nearest other store's shelf is empty, whatever its
     # record says (the classic ship-from-store failure).
     stores = sorted(
-
-            (
-                abs(view.nodes[p.node].lat - order.ship_to.lat)
-                + abs(view.nodes[p.node].lon - order.ship_to.lon),
-                p.node,
-            )
-            for p in view.stock_by_sku.get(line.sku, [])
-            if view.nodes[p.node].kind is NodeKind.STORE and p.node != node and p.atp > 0
-
+        (
+            abs(view.nodes[p.node].lat - order.ship_to.lat)
+            + abs(view.nodes[p.node].lon - order.ship_to.lon),
+            p.node,
+        )
+        for p in view.stock_by_sku.get(line.sku, [])
+        if view.nodes[p.node].kind is NodeKind.STORE and p.node != node and p.atp > 0
     )
     if stores and rng.random() < 0.5:
         truth.pickable[position_key(stores[0][1], line.sku)] = 0
