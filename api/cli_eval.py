@@ -49,5 +49,47 @@ def run(
     limit: int | None,
     seed: int,
 ) -> None:
-    _fail("eval run", "not yet available")
-    _ = json
+    from evals.metrics import compute
+    from evals.outcomes import METHOD
+    from evals.replay import ReplayError, parse_policies, replay
+    from evals.report import metrics_document, print_summary, write_reports
+    from guardrails.policy import PolicyError
+    from tools.inputs import InputError
+
+    try:
+        policies = parse_policies(policy)
+        if limit is not None and limit < 1:
+            raise ReplayError("--limit", ["must be at least 1"])
+        results = replay(dataset, policies, seed=seed, trials=trials, limit=limit)
+    except (ReplayError, InputError, PolicyError) as exc:
+        _fail("eval run", str(exc))
+    metrics = compute(results)
+    command = f"execlayer eval run --dataset {dataset} --policy {','.join(policies)} --seed {seed}"
+    if trials > 1:
+        command += f" --trials {trials}"
+    if limit is not None:
+        command += f" --limit {limit}"
+    meta = {
+        "dataset": str(dataset),
+        "cases": len({r.case for r in results}),
+        "seed": seed,
+        "trials": trials,
+        "command": command,
+        "method": METHOD,
+    }
+    if json_out:
+        typer.echo(json.dumps(metrics_document(metrics, meta), indent=2))
+    else:
+        print_summary(Console(), metrics)
+    if out is not None:
+        written = write_reports(out, metrics, meta)
+        (err if json_out else Console()).print(
+            "Wrote " + ", ".join(escape(str(p)) for p in written[:3]) + " (and the charts)",
+            soft_wrap=True,
+        )
+    agent = metrics.get("agent")
+    if agent is not None and agent.overall.guardrail_violations:
+        err.print(
+            f"[bold red]{agent.overall.guardrail_violations} guardrail violation(s) by the agent[/]"
+        )
+        raise typer.Exit(code=1)

@@ -180,12 +180,25 @@ def _disruption(case_id: str, view: NetworkView, rng: random.Random) -> ReplayCa
     lanes = {region} | {view.nodes[o.allocation.node].region for o in picked}  # type: ignore[union-attr]
     for lane in lanes:
         truth.carrier_on_time[lane_key(carrier.id, lane)] = round(rng.uniform(0.2, 0.5), 3)
-    expected = Expected(
-        status_in=ACTING,
-        forbidden_carriers=[carrier.id],
-        only_orders=affected,
-        must_cover_orders=affected,
-    )
+    expected = Expected(status_in=ACTING, only_orders=affected, must_cover_orders=affected)
+    # Staying with the carrier is wrong only where its real lane rate leaves little chance.
+    hopeless = True
+    for o in picked:
+        assert o.allocation is not None
+        _, service = view.services[o.allocation.carrier_service]
+        rate = truth.carrier_on_time.get(lane_key(carrier.id, o.ship_to.region), 0.5)
+        est = estimate(
+            view.nodes[o.allocation.node],
+            carrier,
+            service,
+            o.ship_to,
+            o.promised_by,
+            event.occurred_at,
+            reliability=rate,
+        )
+        hopeless &= est is None or est.on_time_probability < 0.7
+    if hopeless:
+        expected.forbidden_carriers = [carrier.id]
     return ReplayCase(
         id=case_id, family="disruption", network_ref="", event=event, truth=truth, expected=expected
     )
@@ -225,7 +238,12 @@ def _stockout(case_id: str, view: NetworkView, rng: random.Random) -> ReplayCase
     order = rng.choice(_allocated(view))
     node = order.allocation.node  # type: ignore[union-attr]
     line = rng.choice(order.lines)
-    if rng.random() < 0.5:
+    pos = view.position(node, line.sku)
+    on_hand = pos.on_hand if pos else 0
+    found = 0
+    if on_hand <= GHOST_MAX_ON_HAND and rng.random() < 0.5:
+        # The picker found fewer units than the order needs: the rest of the record is gone.
+        found = rng.randint(0, line.qty - 1)
         event = _event(
             case_id,
             EventType.SHORT_PICK,
@@ -233,14 +251,14 @@ def _stockout(case_id: str, view: NetworkView, rng: random.Random) -> ReplayCase
             orders=[order.id],
             node=node,
             sku=line.sku,
-            details={"short_qty": line.qty},
+            details={"short_qty": on_hand - found},
         )
     else:
         event = _event(
             case_id, EventType.STOCKOUT, source="wms", orders=[order.id], node=node, sku=line.sku
         )
     truth = _base_truth(view, [order], rng)
-    truth.pickable[position_key(node, line.sku)] = 0
+    truth.pickable[position_key(node, line.sku)] = found
     # Ghost inventory: half the time the nearest other store's shelf is empty, whatever its
     # record says (the classic ship-from-store failure).
     stores = sorted(
@@ -273,10 +291,26 @@ def _stockout(case_id: str, view: NetworkView, rng: random.Random) -> ReplayCase
 
 
 def _cutoff(case_id: str, view: NetworkView, rng: random.Random) -> ReplayCase | None:
-    order = rng.choice(_allocated(view))
+    # The carrier's pickup was missed and the next one is one to three days out (a linehaul
+    # skipped, a weekend): it matters for orders with little slack.
+    pool = _allocated(view, lambda o: _tight(view, o, 1.5))
+    if not pool:
+        return None
+    order = rng.choice(pool)
     orders = _same_node_orders(view, order, rng, 2)
     node = order.allocation.node  # type: ignore[union-attr]
-    event = _event(case_id, EventType.CUTOFF_MISSED, source="wms", orders=orders, node=node)
+    hour = view.nodes[node].cutoff_hour_utc
+    next_departure = (view.as_of + timedelta(days=rng.choice([1, 2, 2, 3]))).replace(
+        hour=hour, minute=0, second=0, microsecond=0
+    )
+    event = _event(
+        case_id,
+        EventType.CUTOFF_MISSED,
+        source="wms",
+        orders=orders,
+        node=node,
+        details={"next_departure_at": next_departure.isoformat().replace("+00:00", "Z")},
+    )
     truth = _base_truth(view, [view.orders[o] for o in orders], rng)
     expected = Expected(status_in=ACTING, only_orders=orders, must_cover_orders=orders)
     return ReplayCase(
@@ -284,18 +318,18 @@ def _cutoff(case_id: str, view: NetworkView, rng: random.Random) -> ReplayCase |
     )
 
 
-def _tight(view: NetworkView, order: Order) -> bool:
-    """Is the order's promise within a day of its nominal arrival (what a monitor flags)?"""
+def _tight(view: NetworkView, order: Order, days: float) -> bool:
+    """Is the order's promise within `days` of its nominal arrival (what a monitor flags)?"""
     carrier, service = view.services[order.allocation.carrier_service]  # type: ignore[union-attr]
     node = view.nodes[order.allocation.node]  # type: ignore[union-attr]
     est = estimate(
         node, carrier, service, order.ship_to, order.promised_by, view.as_of + timedelta(minutes=5)
     )
-    return est is not None and est.slack_days < 1.0
+    return est is not None and est.slack_days < days
 
 
 def _sla_risk(case_id: str, view: NetworkView, rng: random.Random) -> ReplayCase | None:
-    pool = _allocated(view, lambda o: _tight(view, o))
+    pool = _allocated(view, lambda o: _tight(view, o, 0.6))
     if not pool:
         return None
     order = rng.choice(pool)
@@ -304,9 +338,13 @@ def _sla_risk(case_id: str, view: NetworkView, rng: random.Random) -> ReplayCase
         EventType.SLA_RISK,
         source="monitor",
         orders=[order.id],
-        details={"reason": "promise within a day of the nominal arrival"},
+        details={"reason": "carrier behind schedule on the lane; little slack left"},
     )
     truth = _base_truth(view, [order], rng)
+    # The monitor flags a real risk: the lane is running behind its record.
+    carrier = view.services[order.allocation.carrier_service][0]  # type: ignore[union-attr]
+    key = lane_key(carrier.id, order.ship_to.region)
+    truth.carrier_on_time[key] = round(max(0.3, carrier.on_time_rate - rng.uniform(0.05, 0.2)), 3)
     expected = Expected(status_in=ACTING, only_orders=[order.id], must_cover_orders=[order.id])
     return ReplayCase(
         id=case_id, family="sla_risk", network_ref="", event=event, truth=truth, expected=expected

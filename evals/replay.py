@@ -142,7 +142,9 @@ def _run_one(policy: object, name: str, s: object, seed: int, trial: int) -> Cas
     for plan in plans:
         if plan.order not in s.view.orders:
             continue
-        r = simulate(s.event_view, s.situation, s.truth, plan, case_id=case.id, seed=seed, trial=trial)
+        r = simulate(
+            s.event_view, s.situation, s.truth, plan, case_id=case.id, seed=seed, trial=trial
+        )
         orders.append(
             OrderScore(
                 order=r.order,
