@@ -43,9 +43,14 @@ def unavailable(command: str, issue: str) -> NoReturn:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    n: Annotated[int, typer.Option("--n", help="Exceptions to stream (at least 7)")] = 210,
+    seed: Annotated[int, typer.Option(help="Seed of the demo network and exceptions")] = 7,
+) -> None:
     """Seed a demo network, stream exceptions of every family, resolve them, write a report."""
-    unavailable("demo", "the resolver graph")
+    from api.cli_demo import demo as run
+
+    run(n, seed)
 
 
 @app.command()

@@ -58,9 +58,10 @@ def grouped_bars(
     for g, group in enumerate(groups):
         gx = left + g * group_w + group_w * 0.1
         for s, (name, vs) in enumerate(series.items()):
-            v = vs[g] if g < len(vs) else None
-            if v is None:
+            value = vs[g] if g < len(vs) else None
+            if value is None:
                 continue
+            v = value
             y0, y1 = sorted((y_of(0.0), y_of(min(max(v, vmin), vmax))))
             x, y, h = gx + s * bar_w, y0, y1 - y0
             label = f"{v:.1%}" if percent else f"{v:.2f}{unit}"

@@ -253,10 +253,10 @@ class OracleDecider:
                 if denied(verdicts):
                     continue
                 approval = needs_approval(verdicts)
-                plan = fulfilments(staged.view, [order_id], cand.actions)[0]
+                ful = fulfilments(staged.view, [order_id], cand.actions)[0]
                 if approval:
-                    plan.delay_hours = APPROVAL_HOURS
-                p = expected_on_time(staged.event_view, staged.situation, staged.truth, plan)
+                    ful.delay_hours = APPROVAL_HOURS
+                p = expected_on_time(staged.event_view, staged.situation, staged.truth, ful)
                 key = (p, -cand.score.total)
                 if best is None or key > (best[0], best[1]):
                     best = (
@@ -268,11 +268,11 @@ class OracleDecider:
             if best is not None:
                 picks.append(best[2])
                 pending |= best[3]
-        plan = _combined(staged, picks, "oracle")
+        combined = _combined(staged, picks, "oracle")
         status = DecisionStatus.PENDING_APPROVAL if pending else DecisionStatus.AUTO_RESOLVED
-        decision = _decision(staged, status, plan, "oracle")
+        decision = _decision(staged, status, combined, "oracle")
         plans = fulfilments(staged.view, staged.orders, decision.actions)
-        return Decided(decision, plan, plans, (time.perf_counter() - t0) * 1000)
+        return Decided(decision, combined, plans, (time.perf_counter() - t0) * 1000)
 
 
 class AgentDecider:
@@ -308,16 +308,16 @@ class AgentDecider:
         finally:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
-        chosen = next((c for c in decision.candidates if c.id == decision.chosen), None)
-        executed = chosen if decision.status is not DecisionStatus.ESCALATED else None
-        plans = (
-            fulfilments(staged.view, staged.orders, decision.actions)
-            if decision.status in RESOLVED or decision.status is DecisionStatus.PENDING_APPROVAL
-            else []
-        )
-        return Decided(
-            decision, executed, plans, decision.latency_ms, decision.llm_usage.total_tokens
-        )
+        return agent_decided(staged, decision)
+
+
+def agent_decided(staged: Staged, decision: Decision) -> Decided:
+    """A resolver's decision as the replay scores it: the chosen plan and its fulfilments."""
+    chosen = next((c for c in decision.candidates if c.id == decision.chosen), None)
+    acting = decision.status in RESOLVED or decision.status is DecisionStatus.PENDING_APPROVAL
+    executed = chosen if acting else None
+    plans = fulfilments(staged.view, staged.orders, decision.actions) if acting else []
+    return Decided(decision, executed, plans, decision.latency_ms, decision.llm_usage.total_tokens)
 
 
 @contextmanager

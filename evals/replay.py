@@ -19,7 +19,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from evals.cases import ReplayCase, read_cases
 from evals.expectations import check_expected
 from evals.outcomes import simulate
-from evals.policies import POLICIES, decider, guardrail_violations, person_fulfilments, stage
+from evals.policies import (
+    POLICIES,
+    Decided,
+    Decider,
+    Staged,
+    decider,
+    guardrail_violations,
+    person_fulfilments,
+    stage,
+)
 from tools.inputs import InputError
 
 
@@ -114,15 +123,10 @@ def replay(
     return results
 
 
-def _run_one(policy: object, name: str, s: object, seed: int, trial: int) -> CaseResult:
-    from evals.policies import Decider, Staged
-
-    assert isinstance(s, Staged)
-    assert hasattr(policy, "decide")
-    p: Decider = policy  # type: ignore[assignment]
+def _run_one(policy: Decider, name: str, s: Staged, seed: int, trial: int) -> CaseResult:
     case = s.case
     try:
-        decided = p.decide(s)
+        decided = policy.decide(s)
     except Exception as exc:  # a crash is a failed case, reported, never hidden
         return CaseResult(
             case=case.id,
@@ -134,12 +138,17 @@ def _run_one(policy: object, name: str, s: object, seed: int, trial: int) -> Cas
             expected_failures=[f"decision failed: {type(exc).__name__}: {exc}"],
             error=f"{type(exc).__name__}: {exc}",
         )
+    return score_case(s, name, decided, seed, trial)
+
+
+def score_case(s: Staged, name: str, decided: Decided, seed: int, trial: int = 0) -> CaseResult:
+    """Check a decision against the case's expectations, the guardrails and the truth."""
+    case = s.case
     failures = (
         check_expected(decided.decision, case.expected, s.view) if case.expected is not None else []
     )
-    plans = person_fulfilments(s, decided, seed)
     orders = []
-    for plan in plans:
+    for plan in person_fulfilments(s, decided, seed):
         if plan.order not in s.view.orders:
             continue
         r = simulate(
