@@ -79,9 +79,19 @@ class Staged:
         return list(self.situation.affected_orders)
 
 
-def stage(case: ReplayCase, base: Path) -> Staged:
-    snapshot = case.resolved_network(base)
-    view = NetworkView.of(snapshot)
+def stage(
+    case: ReplayCase, base: Path, networks: dict[str, NetworkView] | None = None
+) -> Staged:
+    """The case ready to decide. `networks` caches views by `network_ref`, so cases that share
+    a network share one parsed copy (a dataset of thousands of cases stays small in memory)."""
+    if case.network_ref is not None and case.network is None and networks is not None:
+        view = networks.get(case.network_ref)
+        if view is None:
+            view = networks[case.network_ref] = NetworkView.of(case.resolved_network(base))
+        snapshot = view.snapshot
+    else:
+        snapshot = case.resolved_network(base)
+        view = NetworkView.of(snapshot)
     policy = default_policy()
     if case.policy is not None:
         policy = override_policy(policy, case.policy, f"policy of case {case.id}")

@@ -30,6 +30,7 @@ from evals.policies import (
     stage,
 )
 from tools.inputs import InputError
+from tools.view import NetworkView
 
 
 class OrderScore(BaseModel):
@@ -101,7 +102,8 @@ def replay(
         raise ReplayError("--trials", ["must be at least 1"])
     cases = load_dataset(dataset, limit)
     base = dataset.parent
-    staged = [stage(c, base) for c in cases]  # bad networks/policies fail before any run
+    networks: dict[str, NetworkView] = {}
+    staged = [stage(c, base, networks) for c in cases]  # bad input fails before any run
     results: list[CaseResult] = []
     console = console or Console(stderr=True)
     with Progress(
