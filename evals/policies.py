@@ -10,9 +10,10 @@ and, per affected order, its `Fulfilment` (evals/outcomes.py).
   stock by the cheapest legal service (tools/sourcing/greedy.py); everything else is left
   alone; free text cannot be read, so it goes to a person.
 - `escalate`: every exception to a person.
-- `oracle`: knows the truth: per order, among the candidates the sourcing tools generate on
-  the network corrected by the truth (real stock, capacity, lane reliability) and the policy
-  allows, the one most likely to keep the promise under the truth (then the cheapest).
+- `oracle`: the agent's own deterministic decision logic (candidates or the batch plan,
+  guardrails, the expected-cost choice) run on the network corrected by the truth: real
+  pickable stock, real capacity, real lane reliability, partners that would reject new work
+  closed to it. Its regret is what not knowing the truth costs the agent.
 
 What a person does when asked (an escalated case, or a plan pending approval) is modelled in
 `person_fulfilments`: after a triage delay they apply the static playbook; an approver
@@ -40,15 +41,15 @@ from evals.outcomes import (
     TRIAGE_HOURS,
     Fulfilment,
     _uniforms,
-    expected_on_time,
     fulfilments,
     keep_plan,
 )
-from guardrails.evaluator import GuardContext, denied, evaluate, needs_approval
+from guardrails.evaluator import GuardContext, evaluate, needs_approval
 from guardrails.policy import Policy, default_policy, override_policy
 from tools.decisions import Candidate, Decision, DecisionStatus, Outcome, ScoreBreakdown
 from tools.events import EventType
-from tools.network import NetworkSnapshot
+from tools.network import NetworkSnapshot, NodeStatus
+from tools.sourcing.batch import plan_batch
 from tools.sourcing.candidates import generate_candidates
 from tools.sourcing.greedy import greedy_candidate
 from tools.sourcing.options import OrderContext
@@ -79,9 +80,7 @@ class Staged:
         return list(self.situation.affected_orders)
 
 
-def stage(
-    case: ReplayCase, base: Path, networks: dict[str, NetworkView] | None = None
-) -> Staged:
+def stage(case: ReplayCase, base: Path, networks: dict[str, NetworkView] | None = None) -> Staged:
     """The case ready to decide. `networks` caches views by `network_ref`, so cases that share
     a network share one parsed copy (a dataset of thousands of cases stays small in memory)."""
     if case.network_ref is not None and case.network is None and networks is not None:
@@ -234,55 +233,72 @@ def truth_snapshot(staged: Staged) -> tuple[NetworkSnapshot, dict[str, float]]:
 
 
 class OracleDecider:
+    """The agent's own decision logic, run knowing the truth (module docstring)."""
+
     name = "oracle"
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
     def decide(self, staged: Staged) -> Decided:
+        from agents.decide import deterministic_choice, judge
+
         t0 = time.perf_counter()
-        if staged.case.event.type is EventType.UNSTRUCTURED:
+        event = staged.case.event
+        if event.type is EventType.UNSTRUCTURED:
             decision = _decision(staged, DecisionStatus.AUTO_RESOLVED, None, "oracle")
             plans = fulfilments(staged.view, staged.orders, [])
             return Decided(decision, None, plans, (time.perf_counter() - t0) * 1000)
-        corrected, lanes = truth_snapshot(staged)
-        truth_view, truth_situation = apply_event(
-            NetworkView.of(corrected, carrier_reliability=lanes), staged.case.event
-        )
-        guard = GuardContext.of(staged.event_view, staged.policy, scope_orders=staged.orders)
-        limits = staged.policy.sourcing_limits()
-        picks: list[Candidate] = []
-        pending = False
-        for order_id in staged.orders:
+        truth_view, truth_situation = apply_event(truth_view_of(staged), event)
+        policy = staged.policy
+        limits = policy.sourcing_limits()
+        orders = list(truth_situation.affected_orders)
+        if len(orders) == 1 and not event.is_scoped:
             cands = generate_candidates(
-                truth_view, truth_situation, order_id, staged.policy.priorities, limits
+                truth_view, truth_situation, orders[0], policy.priorities, limits
             )
-            best: tuple[float, float, Candidate, bool] | None = None
-            for cand in cands:
-                verdicts = evaluate(cand, guard)
-                if denied(verdicts):
-                    continue
-                approval = needs_approval(verdicts)
-                ful = fulfilments(staged.view, [order_id], cand.actions)[0]
-                if approval:
-                    ful.delay_hours = APPROVAL_HOURS
-                p = expected_on_time(staged.event_view, staged.situation, staged.truth, ful)
-                key = (p, -cand.score.total)
-                if best is None or key > (best[0], best[1]):
-                    best = (
-                        p,
-                        -cand.score.total,
-                        cand.model_copy(update={"verdicts": verdicts}),
-                        approval,
-                    )
-            if best is not None:
-                picks.append(best[2])
-                pending |= best[3]
-        combined = _combined(staged, picks, "oracle")
-        status = DecisionStatus.PENDING_APPROVAL if pending else DecisionStatus.AUTO_RESOLVED
-        decision = _decision(staged, status, combined, "oracle")
+        else:
+            plan = plan_batch(
+                truth_view, truth_situation, policy.priorities, limits, time_limit_s=5.0
+            )
+            cands = [plan.to_candidate()]
+        guard = GuardContext.of(staged.event_view, policy, scope_orders=staged.orders)
+        _, allowed = judge(cands, guard)
+        if not allowed:
+            decision = _decision(staged, DecisionStatus.ESCALATED, None, "oracle")
+            return Decided(decision, None, [], (time.perf_counter() - t0) * 1000)
+        chosen = deterministic_choice(allowed)
+        status = (
+            DecisionStatus.PENDING_APPROVAL
+            if needs_approval(chosen.verdicts)
+            else DecisionStatus.AUTO_RESOLVED
+        )
+        decision = _decision(staged, status, chosen, "oracle")
         plans = fulfilments(staged.view, staged.orders, decision.actions)
-        return Decided(decision, combined, plans, (time.perf_counter() - t0) * 1000)
+        return Decided(decision, chosen, plans, (time.perf_counter() - t0) * 1000)
+
+
+def truth_view_of(staged: Staged) -> NetworkView:
+    """The records corrected by the truth, as the sourcing tools read them: real pickable
+    stock (and so record accuracy 1), real capacity, real lane reliability, and partners that
+    would reject new work closed to it (a partner already holding an affected order keeps it:
+    the truth's acceptance is about new work)."""
+    corrected, lanes = truth_snapshot(staged)
+    holding = {
+        o.allocation.node
+        for o in (staged.view.orders[x] for x in staged.orders)
+        if o.allocation is not None
+    }
+    nodes = [
+        n.model_copy(update={"status": NodeStatus.CLOSED})
+        if staged.truth.partner_accepts.get(n.id) is False and n.id not in holding
+        else n
+        for n in corrected.nodes
+    ]
+    snapshot = corrected.model_copy(update={"nodes": nodes})
+    return NetworkView.of(
+        snapshot, carrier_reliability=lanes, node_accuracy={n.id: 1.0 for n in nodes}
+    )
 
 
 class AgentDecider:

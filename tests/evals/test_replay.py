@@ -109,10 +109,9 @@ def test_baselines_on_generated_cases(tmp_path: Path) -> None:
     assert m["escalate"].overall.auto_resolution_rate == 0.0
     assert m["oracle"].overall.guardrail_violations == 0
     assert m["oracle"].overall.expected_pass_rate == 1.0
-    # The oracle knows the truth: nobody keeps more promises.
-    for name in ("static", "escalate"):
-        assert m[name].overall.promise_kept_rate <= m["oracle"].overall.promise_kept_rate
-        assert m[name].overall.regret_promise_points >= 0  # type: ignore[operator]
+    # Knowing the truth, the agent's logic keeps more promises than triage by people.
+    assert m["escalate"].overall.promise_kept_rate < m["oracle"].overall.promise_kept_rate
+    assert m["escalate"].overall.regret_promise_points > 0  # type: ignore[operator]
     assert set(m["static"].by_family) == set(FAMILIES)
 
 
