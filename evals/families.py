@@ -178,7 +178,7 @@ def _disruption(case_id: str, view: NetworkView, rng: random.Random) -> ReplayCa
     picked = [view.orders[o] for o in affected]
     truth = _base_truth(view, picked, rng)
     lanes = {region} | {view.nodes[o.allocation.node].region for o in picked}  # type: ignore[union-attr]
-    for lane in lanes:
+    for lane in sorted(lanes):
         truth.carrier_on_time[lane_key(carrier.id, lane)] = round(rng.uniform(0.2, 0.5), 3)
     expected = Expected(status_in=ACTING, only_orders=affected, must_cover_orders=affected)
     # Staying with the carrier is wrong only where its real lane rate leaves little chance.
@@ -318,14 +318,29 @@ def _cutoff(case_id: str, view: NetworkView, rng: random.Random) -> ReplayCase |
     )
 
 
+_SLACK: dict[int, tuple[NetworkView, dict[str, float]]] = {}
+
+
+def _slack_days(view: NetworkView, order: Order) -> float:
+    """Nominal slack of the order's current plan (cached per view: networks are immutable)."""
+    entry = _SLACK.get(id(view))
+    if entry is None or entry[0] is not view:
+        if len(_SLACK) > 64:
+            _SLACK.clear()
+        entry = _SLACK[id(view)] = (view, {})
+    cache = entry[1]
+    if order.id not in cache:
+        carrier, service = view.services[order.allocation.carrier_service]  # type: ignore[union-attr]
+        node = view.nodes[order.allocation.node]  # type: ignore[union-attr]
+        release = view.as_of + timedelta(minutes=5)
+        est = estimate(node, carrier, service, order.ship_to, order.promised_by, release)
+        cache[order.id] = est.slack_days if est is not None else float("-inf")
+    return cache[order.id]
+
+
 def _tight(view: NetworkView, order: Order, days: float) -> bool:
     """Is the order's promise within `days` of its nominal arrival (what a monitor flags)?"""
-    carrier, service = view.services[order.allocation.carrier_service]  # type: ignore[union-attr]
-    node = view.nodes[order.allocation.node]  # type: ignore[union-attr]
-    est = estimate(
-        node, carrier, service, order.ship_to, order.promised_by, view.as_of + timedelta(minutes=5)
-    )
-    return est is not None and est.slack_days < days
+    return _slack_days(view, order) < days
 
 
 def _sla_risk(case_id: str, view: NetworkView, rng: random.Random) -> ReplayCase | None:
