@@ -34,6 +34,7 @@ from evals.simulator import FAMILIES, NetworkSize, generate_cases
 from tools.network import NetworkSnapshot
 
 DEMO_SIZE = NetworkSize(stores_per_region=4, skus=40, orders=900)
+SHORT = {"auto_resolved": "auto", "pending_approval": "approval", "escalated": "escalated"}
 
 
 @dataclass
@@ -47,7 +48,7 @@ class DemoResult:
 
 def demo_cases(n: int, seed: int) -> tuple[list[ReplayCase], NetworkSnapshot]:
     """`n` cases over every family on one network, touching disjoint sets of orders."""
-    cases, networks = generate_cases(FAMILIES, n * 3, seed, cases_per_network=n * 3, size=DEMO_SIZE)
+    cases, networks = generate_cases(FAMILIES, n * 2, seed, cases_per_network=n * 2, size=DEMO_SIZE)
     network = next(iter(networks.values()))
     used: set[str] = set()
     picked: list[ReplayCase] = []
@@ -112,7 +113,7 @@ def run_demo(home: Path, n: int = 210, seed: int = 7, console: Console | None = 
             progress.update(
                 task,
                 advance=1,
-                status=" ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+                status=" ".join(f"{SHORT.get(k, k)} {v}" for k, v in sorted(counts.items())),
             )
     metrics = compute(results)
     meta = {
