@@ -65,7 +65,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def _metrics(results: Sequence[CaseResult]) -> Metrics:
     orders = [o for r in results for o in r.orders]
-    n_cases = len(results)
+    n_cases = len(results)  # runs: cases x trials
     statuses = Counter(r.status for r in results)
     with_expected = [r for r in results if r.has_expected]
     trials = max((r.trial for r in results), default=0) + 1
@@ -82,7 +82,7 @@ def _metrics(results: Sequence[CaseResult]) -> Metrics:
         return round(count / total, 4) if total else 0.0
 
     return Metrics(
-        cases=n_cases,
+        cases=len({r.case for r in results}),
         orders=len(orders),
         promise_kept_rate=share(sum(o.kept for o in orders), len(orders)),
         cost_per_order=round(sum(o.cost for o in orders) / len(orders), 2) if orders else 0.0,

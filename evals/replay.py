@@ -115,7 +115,7 @@ def replay(
         transient=False,
     ) as progress:
         for name in policies:
-            runs = trials if name == "agent" else 1
+            runs = trials
             task = progress.add_task(f"{name:9}", total=len(staged) * runs)
             with decider(name, seed) as policy:
                 for trial in range(runs):

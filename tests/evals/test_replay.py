@@ -173,6 +173,14 @@ def test_cli_compares_policies_and_refuses_bad_input(tmp_path: Path) -> None:
     doc = json.loads(ok.stdout)
     assert list(doc["policies"]) == ["static", "escalate", "oracle"]
     assert doc["cases"] == 14 and (tmp_path / "rep" / "report.html").exists()
+    twice = runner.invoke(
+        app,
+        ["eval", "run", "--dataset", str(path), "--policy", "static", "--trials", "2", "--json"],
+    )
+    assert twice.exit_code == 0, twice.output
+    static = json.loads(twice.stdout)["policies"]["static"]["overall"]
+    assert static["trials"] == 2 and static["pass_k"] is not None
+    assert static["pass_k"] <= static["expected_pass_rate"]
     bad = runner.invoke(app, ["eval", "run", "--dataset", str(path), "--policy", "magic"])
     assert bad.exit_code == 2 and "magic" in bad.output
     missing = runner.invoke(app, ["eval", "run", "--dataset", str(tmp_path / "nope.jsonl")])
