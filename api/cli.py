@@ -46,9 +46,14 @@ def unavailable(command: str, issue: str) -> NoReturn:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    n: Annotated[int, typer.Option("--n", help="Exceptions to stream (at least 7)")] = 210,
+    seed: Annotated[int, typer.Option(help="Seed of the demo network and exceptions")] = 7,
+) -> None:
     """Seed a demo network, stream exceptions of every family, resolve them, write a report."""
-    unavailable("demo", "the resolver graph")
+    from api.cli_demo import demo as run
+
+    run(n, seed)
 
 
 @app.command()
@@ -193,17 +198,41 @@ def worker(
     run_worker(db, once, concurrency, memory, json_out)
 
 
+@eval_app.command("gen")
+def eval_gen(
+    out: Annotated[Path, typer.Option(help="Replay cases JSONL to write")],
+    families: Annotated[
+        str, typer.Option(help="Comma-separated families (default: all)")
+    ] = "surge,disruption,partner,stockout,cutoff,sla_risk,injection",
+    n: Annotated[int, typer.Option("--n", help="Number of cases")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed: same seed, same file")] = 0,
+    cases_per_network: Annotated[int, typer.Option(help="Cases sharing one network")] = 50,
+) -> None:
+    """Generate replay cases (contract section 5) from the seeded simulator."""
+    from api.cli_eval import generate
+
+    generate(out, families, n, seed, cases_per_network)
+
+
 @eval_app.command("run")
 def eval_run(
     dataset: Annotated[Path, typer.Option(help="Replay cases JSONL")],
-    policy: Annotated[str, typer.Option(help="agent | static | escalate | oracle")] = "agent",
+    policy: Annotated[
+        str,
+        typer.Option(help="agent | static | escalate | oracle, or several comma-separated"),
+    ] = "agent",
     out: Annotated[
         Path | None, typer.Option(help="Write metrics.json, report.md, report.html")
     ] = None,
     json_out: JsonOption = False,
+    trials: Annotated[int, typer.Option(help="Runs per case (pass^k with an LLM)")] = 1,
+    limit: Annotated[int | None, typer.Option(help="Only the first N cases")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the outcome simulation")] = 0,
 ) -> None:
     """Replay historical exceptions and score the decisions."""
-    unavailable("eval run", "offline evals")
+    from api.cli_eval import run
+
+    run(dataset, policy, out, json_out, trials, limit, seed)
 
 
 @eval_app.command("bench")

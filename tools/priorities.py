@@ -49,6 +49,10 @@ class BusinessPriorities(Strict):
     cancel_penalty: dict[CustomerTier, Money] = Field(
         default_factory=lambda: _by_tier(40.0, 60.0, 90.0, 200.0)
     )
+    # Share of the tier's lateness penalty charged when a promise is moved later: the customer
+    # is told, but the date they bought is broken for certain (without it a re-promise could
+    # look cheaper than a shipment very likely to keep the promise).
+    broken_promise_share: Annotated[float, Field(ge=0.0)] = 1.0
     # Goodwill cost per day a promise is moved later (re-promise, backorder), by tier.
     repromise_penalty_per_day: dict[CustomerTier, Money] = Field(
         default_factory=lambda: _by_tier(4.0, 6.0, 9.0, 20.0)

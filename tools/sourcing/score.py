@@ -17,7 +17,9 @@
   `node_strain_threshold`), utilisation after = (backlog + units added) / daily capacity.
 - margin_impact: margin of cancelled lines (qty x (price - unit cost)) x `margin_weight`, plus
   the tier's cancellation goodwill penalty.
-- promise_change: days the promise moves later x the tier's per-day goodwill penalty.
+- promise_change: a promise moved later (or lines cancelled) is a promise broken:
+  `broken_promise_share` x the lateness penalty of the tier and channel, plus the days it
+  moves x the tier's per-day goodwill penalty.
 
 Every term is rounded to cents and `total` is the sum of the rounded terms, so the numbers on
 screen add up exactly. Lower is better.
@@ -239,11 +241,20 @@ def _evaluate(
     margin_impact = cents(margin)
 
     per_day = priorities.repromise_penalty_per_day.get(order.customer_tier, 0.0)
-    promise_change = cents(max(0.0, plan.promise_shift_days) * per_day)
+    shift = max(0.0, plan.promise_shift_days)
+    # Cancelled lines break the promise too: charged alike, so backorder vs cancel still ranks
+    # on their own terms (days of wait vs lost margin and goodwill).
+    broken = priorities.broken_promise_share * penalty if shift > 0 or plan.cancelled else 0.0
+    promise_change = cents(shift * per_day + broken)
     if promise_change and explain:
         notes.append(
             f"promise change ${promise_change:.2f} = {plan.promise_shift_days:.1f} day(s) "
             f"later x ${per_day:.2f}/day ({order.customer_tier.value})"
+            + (
+                f" + the broken promise {priorities.broken_promise_share:g} x ${penalty:.2f}"
+                if broken
+                else ""
+            )
         )
     if explain:
         notes.extend(plan.extra_notes)

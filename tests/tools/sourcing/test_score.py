@@ -145,6 +145,7 @@ def test_every_term_of_a_composite_plan(view: NetworkView) -> None:
     assert s.inventory_risk == round(risk, 2)
     assert s.node_strain == 0.0  # DC-NJ 27 %, DC-PA 11 %
     assert s.margin_impact == round(0.5 * 2 * (189.0 - 60.0) + 90.0, 2)
-    assert s.promise_change == 1.5 * 9.0
+    # days moved x the gold per-day goodwill + the broken promise (gold d2c lateness penalty)
+    assert s.promise_change == 1.5 * 9.0 + 45.0
     assert s.total == round(sum(getattr(s, t) for t in TERMS), 2)
     assert score(view, order, prio, plan, explain=False).total == s.total
