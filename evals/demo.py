@@ -149,7 +149,11 @@ def summary_table(result: DemoResult) -> Table:
         f"{agent.promise_kept_rate:.1%}",
         f"{static.promise_kept_rate:.1%}",
     )
-    table.add_row("cost per order", f"${agent.cost_per_order:.2f}", f"${static.cost_per_order:.2f}")
+    table.add_row(
+        "cost change per order (vs. original plan)",
+        f"${agent.cost_per_order:.2f}",
+        f"${static.cost_per_order:.2f}",
+    )
     table.add_row(
         "guardrail violations", str(agent.guardrail_violations), str(static.guardrail_violations)
     )

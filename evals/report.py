@@ -101,7 +101,9 @@ def charts(metrics: Mapping[str, PolicyMetrics]) -> dict[str, str]:
             "Promises kept, by family", groups, series("promise_kept_rate"), percent=True
         ),
         "cost_per_order_by_family.svg": grouped_bars(
-            "Cost per order ($), by family", groups, series("cost_per_order")
+            "Cost change per order vs. the original plan ($), by family",
+            groups,
+            series("cost_per_order"),
         ),
         "expected_pass_by_family.svg": grouped_bars(
             "Decisions passing their expected checks, by family",
@@ -169,7 +171,7 @@ def markdown(
         "",
         *_family_table(metrics, "expected_pass_rate"),
         "",
-        "## Cost per order by family ($)",
+        "## Cost change per order vs. the original plan, by family ($)",
         "",
         *_family_table(metrics, "cost_per_order"),
         "",
@@ -209,7 +211,10 @@ def html(
             table(_family_table(metrics, "regret_promise_points")),
         ),
         ("Expected checks passed by family", table(_family_table(metrics, "expected_pass_rate"))),
-        ("Cost per order by family ($)", table(_family_table(metrics, "cost_per_order"))),
+        (
+            "Cost change per order vs. the original plan, by family ($)",
+            table(_family_table(metrics, "cost_per_order")),
+        ),
     ]
     body = "\n".join(f"<h2>{escape(t)}</h2>\n{content}" for t, content in sections)
     figures = "\n".join(f"<figure>{svg}</figure>" for svg in svgs.values())
