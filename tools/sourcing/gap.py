@@ -26,9 +26,12 @@ from tools.sourcing.assignment import (
     gap_pct,
     solve_assignment,
 )
+from tools.sourcing.gap_search import GapSearchSettings
 from tools.sourcing.mip import solve_model
 
 SOLVERS = ("execlayer", "highs-mip")
+# Share of the time left after the first MIP attempt that the tabu search gets (measured).
+GAP_SEARCH_SHARE = 0.6
 
 
 class GapFormatError(ValueError):
@@ -190,6 +193,8 @@ def solve_gap(
                 mip_max_options=instance.agents * instance.jobs,
                 lns_rounds=None,
                 seed=seed,
+                gap_search_share=GAP_SEARCH_SHARE,
+                gap_search=GapSearchSettings(max_iterations=None, seed=seed),
             ),
         )
         objective: float | None = solution.objective if solution.feasible else None
