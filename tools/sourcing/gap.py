@@ -31,7 +31,7 @@ from tools.sourcing.mip import solve_model
 
 SOLVERS = ("execlayer", "highs-mip")
 # Share of the time left after the first MIP attempt that the tabu search gets (measured).
-GAP_SEARCH_SHARE = 0.6
+GAP_SEARCH_SHARE = 0.9
 
 
 class GapFormatError(ValueError):

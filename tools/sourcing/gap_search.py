@@ -61,10 +61,10 @@ class GapSearchSettings:
     # Restart from the best plan after this many iterations without a better one.
     restart_after: int = 2_000
     seed: int = 0
-    job_tabu: int = 0  # a job that moved may not move again for this many iterations
+    # Ejection chains: q takes p's place and p leaves, directly or into the place of up to
+    # `chain_depth - 1` further jobs, the last of which leaves for an agent directly.
     chains: bool = True
-    chain_depth: int = 2  # jobs a chain may displace after the first (1: only p leaves)
-    tie_noise: float = 1e-3  # also ejection chains of two shifts (q to p's agent, p elsewhere)
+    chain_depth: int = 2
 
 
 @dataclass
@@ -132,11 +132,6 @@ def tabu_search(
     t_hi = max(t_lo, round(cfg.tenure_max * scale))
     alpha0 = cfg.alpha_start * float(np.abs(c).mean() + 1.0) / float(a.mean() + 1e-9)
     alpha = alpha0
-    # Ties are common (integer costs): tiny seeded noise breaks them at random rather than
-    # always towards the lowest job index, which made the search circle over the same moves.
-    noise_sets = 16
-    s_noise = rng.random((noise_sets, m, n)) * cfg.tie_noise
-    w_noise = rng.random((noise_sets, n, n)) * cfg.tie_noise
     big = np.inf
     blocked_shift = np.where(ok, 0.0, big)  # (m, n)
 
@@ -144,7 +139,6 @@ def tabu_search(
     cur_cost = plan_cost(c, x)
     best_x, best_cost = x.copy(), cur_cost
     tabu = np.zeros((m, n), dtype=np.int64)  # iteration until which job j may not enter agent i
-    frozen = np.zeros(n, dtype=np.int64)  # iteration until which job j may not move
     since_best = 0
     limit = cfg.max_iterations
     it = 0
@@ -162,11 +156,10 @@ def tabu_search(
         d_tgt = np.maximum(0.0, load[:, None] + a - b[:, None]) - over[:, None]  # (m, n)
         s_over = d_tgt + d_src[None, :]
         s_cost = c - own_c[None, :]
-        s_score = s_cost + alpha * s_over + blocked_shift + s_noise[it % noise_sets]
+        s_score = s_cost + alpha * s_over + blocked_shift
         s_score[x, jobs] = big
         s_feasible_best = (total_over + s_over <= 1e-9) & (cur_cost + s_cost < best_cost - 1e-9)
-        jt = frozen > it
-        s_score = np.where(((tabu > it) | jt[None, :]) & ~s_feasible_best, big, s_score)
+        s_score = np.where((tabu > it) & ~s_feasible_best, big, s_score)
         si = int(np.argmin(s_score))
         s_best = float(s_score.flat[si])
         # -- swap moves: jobs p and q trade agents ----------------------------------------
@@ -177,10 +170,10 @@ def tabu_search(
         left = (load[x] - own_a)[:, None] + ax  # p's agent after p leaves and q arrives
         d1 = np.maximum(0.0, left - b[x][:, None]) - over[x][:, None]
         w_over = d1 + d1.T
-        w_score = w_cost + alpha * w_over + w_noise[it % noise_sets]
+        w_score = w_cost + alpha * w_over
         same = x[:, None] == x[None, :]
         tx = tabu[x] > it  # q may not enter p's agent
-        w_tabu = tx | tx.T | jt[:, None] | jt[None, :]
+        w_tabu = tx | tx.T
         w_feasible_best = (total_over + w_over <= 1e-9) & (cur_cost + w_cost < best_cost - 1e-9)
         w_bad = same | ~(okx & okx.T) | (w_tabu & ~w_feasible_best)
         w_score = np.where(w_bad, big, w_score)
@@ -191,7 +184,7 @@ def tabu_search(
             # p leaves for its best other agent (not q's: that is a swap), q takes p's place.
             tgt = c - own_c[None, :] + alpha * d_tgt + blocked_shift
             tgt[x, jobs] = big
-            tgt = np.where((tabu > it) | jt[None, :], big, tgt)
+            tgt = np.where(tabu > it, big, tgt)
             top2 = np.argpartition(tgt, 1, axis=0)[:2]  # (2, n)
             v2 = tgt[top2, jobs]
             first = np.argmin(v2, axis=0)
@@ -199,7 +192,7 @@ def tabu_search(
             v1 = v2[first, jobs]
             vb = v2[1 - first, jobs]
             t3 = np.where(a1[:, None] == x[None, :], vb[:, None], v1[:, None])
-            e_bad = same | ~okx | tx | jt[None, :] | jt[:, None]
+            e_bad = same | ~okx | tx
             e_base = np.where(e_bad, big, cx - own_c[None, :] + alpha * (d1 + d_src[None, :]))
             # Longer chains: p does not leave for an agent with room but takes the place of a
             # job o, which leaves directly or in turn takes another job's place: level k holds
@@ -251,7 +244,6 @@ def tabu_search(
             cur_cost += c[i, j] - c[old, j]
             x[j] = i
             tabu[old, j] = it + int(rng.integers(t_lo, t_hi + 1))
-            frozen[j] = it + cfg.job_tabu
         feasible = bool(np.all(load <= b))
         if feasible:
             stats.feasible_iterations += 1
