@@ -49,8 +49,8 @@ class GapSearchSettings:
 
     max_iterations: int | None = 200_000  # None: until the deadline
     # Tabu tenure: uniform in [tenure_min, tenure_max] (scaled by sqrt(jobs) / 10).
-    tenure_min: float = 3.0
-    tenure_max: float = 10.0
+    tenure_min: float = 2.0
+    tenure_max: float = 6.0
     # Penalty per unit of overload: starts at `alpha_start` x (mean |cost| / mean use); multiplied
     # by `alpha_up` per overloaded iteration and divided by `alpha_down` per feasible one.
     alpha_start: float = 1.0
@@ -85,7 +85,10 @@ def plan_cost(cost: FloatArray, agent_of: IntArray) -> float:
 
 def plan_loads(use: FloatArray, agent_of: IntArray) -> FloatArray:
     m, n = use.shape
-    return np.bincount(agent_of, weights=use[agent_of, np.arange(n)], minlength=m)
+    loads: FloatArray = np.bincount(
+        agent_of, weights=use[agent_of, np.arange(n)], minlength=m
+    ).astype(np.float64)
+    return loads
 
 
 def plan_fits(use: FloatArray, capacity: FloatArray, agent_of: IntArray) -> bool:
@@ -119,6 +122,7 @@ def tabu_search(
     ok[x, np.arange(n)] = True  # the start plan is always allowed
     # Pairs that could never fit (use above the whole capacity) are never entered.
     ok &= a <= b[:, None]
+    all_ok = bool(ok.all())
     jobs = np.arange(n)
     stats = GapSearchStats()
     stats.start_objective = stats.best_objective = plan_cost(c, x)
@@ -158,8 +162,10 @@ def tabu_search(
         s_cost = c - own_c[None, :]
         s_score = s_cost + alpha * s_over + blocked_shift
         s_score[x, jobs] = big
-        s_feasible_best = (total_over + s_over <= 1e-9) & (cur_cost + s_cost < best_cost - 1e-9)
-        s_score = np.where((tabu > it) & ~s_feasible_best, big, s_score)
+        s_tabu = tabu > it
+        if cur_cost + float(s_cost.min()) < best_cost - 1e-9:  # aspiration is possible
+            s_tabu &= ~((total_over + s_over <= 1e-9) & (cur_cost + s_cost < best_cost - 1e-9))
+        s_score = np.where(s_tabu, big, s_score)
         si = int(np.argmin(s_score))
         s_best = float(s_score.flat[si])
         # -- swap moves: jobs p and q trade agents ----------------------------------------
@@ -174,8 +180,9 @@ def tabu_search(
         same = x[:, None] == x[None, :]
         tx = tabu[x] > it  # q may not enter p's agent
         w_tabu = tx | tx.T
-        w_feasible_best = (total_over + w_over <= 1e-9) & (cur_cost + w_cost < best_cost - 1e-9)
-        w_bad = same | ~(okx & okx.T) | (w_tabu & ~w_feasible_best)
+        if cur_cost + float(w_cost.min()) < best_cost - 1e-9:  # aspiration is possible
+            w_tabu &= ~((total_over + w_over <= 1e-9) & (cur_cost + w_cost < best_cost - 1e-9))
+        w_bad = same | w_tabu if all_ok else same | ~(okx & okx.T) | w_tabu
         w_score = np.where(w_bad, big, w_score)
         wi = int(np.argmin(w_score))
         w_best = float(w_score.flat[wi])
@@ -192,7 +199,7 @@ def tabu_search(
             v1 = v2[first, jobs]
             vb = v2[1 - first, jobs]
             t3 = np.where(a1[:, None] == x[None, :], vb[:, None], v1[:, None])
-            e_bad = same | ~okx | tx
+            e_bad = same | tx if all_ok else same | ~okx | tx
             e_base = np.where(e_bad, big, cx - own_c[None, :] + alpha * (d1 + d_src[None, :]))
             # Longer chains: p does not leave for an agent with room but takes the place of a
             # job o, which leaves directly or in turn takes another job's place: level k holds
