@@ -15,6 +15,10 @@ How it solves, always returning a plan within every capacity:
    search (shift moves, and swap/ejection moves that move one job out of another's way).
 3. Small problems (at most `mip_max_options` usable options): the exact MIP, warm-started with
    that plan. Proven optimal: done.
+3b. Pure GAP problems with at least `lns_min_groups` agents, when `gap_search_share` > 0
+   (`execlayer eval gap`; off for order re-sourcing): the dedicated tabu search of
+   `tools.sourcing.gap_search` (shift, swap and ejection-chain moves, strategic oscillation
+   across the capacity boundary).
 4. Large-neighbourhood search: a few dozen related jobs re-optimised exactly at a time by small
    HiGHS MIPs, until the round budget, the time budget or a proven optimum.
 5. Small problems that are still open get the MIP again with the improved incumbent.

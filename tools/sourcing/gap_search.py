@@ -1,25 +1,25 @@
 """A dedicated improvement phase for the pure generalized assignment problem (GAP): tabu search
-with strategic oscillation.
+with strategic oscillation and ejection chains.
 
 The generic engine (`tools.sourcing.assignment`) handles multi-resource options and penalised
 jobs, which costs it speed on the pure GAP (every job to exactly one agent, one capacity per
 agent). This phase works on the dense matrices instead and evaluates whole neighbourhoods at
-once with numpy:
+once with numpy, every iteration:
 
 - shift: one job to another agent (m x n moves);
-- swap: two jobs on different agents trade places (n x n moves).
+- swap: two jobs on different agents trade places (n x n moves);
+- ejection chains: job q takes the place of job p, and p leaves for another agent, directly
+  or by taking the place of a further job o that leaves in turn (`chain_depth`; n x n moves,
+  each with its best continuation).
 
-Following Díaz & Fernández (2001) and Yagiura et al., the search may leave the feasible region:
-a move is judged by its cost change plus `alpha` x the change in total overload (the units by
-which agents exceed their capacities). `alpha` adapts every iteration: up while the current plan
-is overloaded, down while it fits, so the search oscillates along the capacity boundary where
-the good GAP plans lie. A job that leaves an agent may not return to it for a few iterations
-(tabu tenure, drawn from the seeded generator), unless that gives the best plan within
-capacity seen so far (aspiration). After a long stretch without a better plan the search
-restarts from the best plan with the penalty reset.
-
-Optionally, LP reduced costs restrict the neighbourhood: agent/job pairs whose reduced cost
-exceeds a threshold are never entered (they are very unlikely in a good plan).
+As in Díaz & Fernández (2001) and Yagiura, Ibaraki & Glover (2004), the search may leave the
+feasible region: a move is judged by its cost change plus `alpha` x the change in total
+overload (the units by which agents exceed their capacities). `alpha` adapts every iteration,
+up while the current plan is overloaded and down while it fits, so the search oscillates along
+the capacity boundary where the good GAP plans lie. A job that leaves an agent may not return
+to it for a few iterations (tabu tenure, drawn from the seeded generator) unless that gives the
+best plan within capacity seen so far (aspiration). After a long stretch without a better plan
+the search restarts from the best plan with the penalty reset.
 
 Only plans within every capacity are returned, and never one costlier than the start (the
 start itself when nothing better is found). Work is bounded by `max_iterations`, so a run that
@@ -45,7 +45,7 @@ class GapSearchError(ValueError):
 
 @dataclass(frozen=True)
 class GapSearchSettings:
-    """Knobs of `tabu_search`. Defaults measured on OR-Library GAP types C and D."""
+    """Knobs of `tabu_search`. Defaults measured on OR-Library GAP type D (20 agents)."""
 
     max_iterations: int | None = 200_000  # None: until the deadline
     # Tabu tenure: uniform in [tenure_min, tenure_max] (scaled by sqrt(jobs) / 10).
