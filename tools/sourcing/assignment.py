@@ -97,6 +97,7 @@ class SolverSettings:
     # it may use (0: off, the default for order re-sourcing). When on, the first MIP attempt
     # is limited to `mip_first_share` on every small problem.
     gap_search_share: float = 0.0
+    gap_search_min_groups: int = 2
     gap_search: GapSearchSettings | None = None
 
 
@@ -162,9 +163,12 @@ def solve_assignment(
     small = len(usable_ids) <= cfg.mip_max_options
     n_groups = len(np.unique(problem.option_group[usable_ids])) if len(usable_ids) else 0
     use_lns = not small or n_groups >= cfg.lns_min_groups
-    # The dedicated GAP search pays off where the exact MIP does not (measured on OR-Library
-    # GAP type D: the MIP alone is better with 5 and 10 agents, the search with 20).
-    gap = dense_gap(problem, usable_mask) if cfg.gap_search_share > 0 and use_lns else None
+    # The dedicated GAP search: pure GAP problems with enough agents, when asked for.
+    gap = (
+        dense_gap(problem, usable_mask)
+        if cfg.gap_search_share > 0 and n_groups >= cfg.gap_search_min_groups
+        else None
+    )
 
     # 3. Exact MIP on small problems.
     if small and not optimal and time.perf_counter() < deadline:
