@@ -182,7 +182,8 @@ def solve_assignment(
     # 3b. Dedicated GAP search (tabu search with strategic oscillation).
     if gap is not None and not optimal and time.perf_counter() < deadline:
         gap_deadline = time.perf_counter() + cfg.gap_search_share * (deadline - time.perf_counter())
-        _gap_search(state, gap, gap_deadline, cfg, stats)
+        if _gap_search(state, gap, gap_deadline, cfg, stats):
+            method = Method.GAP_SEARCH
         stats["gap_search_seconds"] = time.perf_counter() - t0
         optimal = _proven(state.total(), bound, integral)
 
@@ -293,11 +294,12 @@ def _gap_search(
     deadline: float,
     cfg: SolverSettings,
     stats: dict[str, float],
-) -> None:
-    """Run the dense GAP tabu search from the state's plan; adopt its plan when cheaper."""
+) -> bool:
+    """Run the dense GAP tabu search from the state's plan; adopt its plan when cheaper
+    (returns whether it did)."""
     choice = np.asarray(state.choice, dtype=np.int64)
     if np.any(choice == UNCOVERED):
-        return  # a job is still left over: the tabu search starts from complete plans only
+        return False  # a job is left over: the tabu search starts from complete plans only
     problem = state.problem
     agent_of = problem.use_resource[problem.use_start[choice]]
     settings = cfg.gap_search or GapSearchSettings(seed=cfg.seed)
@@ -317,6 +319,8 @@ def _gap_search(
             state.set(j, UNCOVERED)
         for j, i in enumerate(best.tolist()):
             state.set(j, int(gap.option[i, j]))
+        return True
+    return False
 
 
 def _usable_options(problem: AssignmentProblem) -> np.ndarray:

@@ -22,7 +22,7 @@ from tools.sourcing.gap_search import (
     plan_fits,
     tabu_search,
 )
-from tools.sourcing.problem import AssignmentProblem
+from tools.sourcing.problem import AssignmentProblem, Method
 
 FAR = 1e9  # a deadline that never stops these runs: they are bounded by iterations
 
@@ -235,6 +235,7 @@ def test_the_engine_runs_the_phase_on_gap_problems_only_when_asked() -> None:
     )
     assert on.stats["gap_search_iterations"] == 300
     assert on.feasible and not problem.violations(on.choice)
-    assert on.stats["gap_search_objective"] <= on.stats["ls_objective"]
+    assert on.stats["gap_search_objective"] < on.stats["ls_objective"]
+    assert on.method == Method.GAP_SEARCH and off.method == Method.HEURISTIC
     assert on.objective <= on.stats["gap_search_objective"] + 1e-9
     assert on.lower_bound is not None and on.objective >= on.lower_bound - 1e-6
