@@ -110,20 +110,18 @@ def test_same_seed_same_plan() -> None:
     assert runs[0][1].history == runs[1][1].history
 
 
-def test_the_deadline_is_a_hard_cap() -> None:
+def test_a_passed_deadline_stops_the_search_at_once() -> None:
     cost, use, capacity = type_d(10, 100, 5)
     start = start_plan(cost, use, capacity)
-    t0 = time.perf_counter()
     best, stats = tabu_search(
         cost,
         use,
         capacity,
         start,
-        deadline=t0 + 0.3,
+        deadline=time.perf_counter() - 1.0,
         settings=GapSearchSettings(max_iterations=None),
     )
-    assert time.perf_counter() - t0 < 2.0
-    assert plan_fits(use, capacity, best) and stats.iterations > 0
+    assert stats.iterations == 0 and best.tolist() == start.tolist()
 
 
 def test_forbidden_pairs_are_never_entered() -> None:
