@@ -15,6 +15,10 @@ How it solves, always returning a plan within every capacity:
    search (shift moves, and swap/ejection moves that move one job out of another's way).
 3. Small problems (at most `mip_max_options` usable options): the exact MIP, warm-started with
    that plan. Proven optimal: done.
+3b. Pure GAP problems with at least `lns_min_groups` agents, when `gap_search_share` > 0
+   (`execlayer eval gap`; off for order re-sourcing): the dedicated tabu search of
+   `tools.sourcing.gap_search` (shift, swap and ejection-chain moves, strategic oscillation
+   across the capacity boundary).
 4. Large-neighbourhood search: a few dozen related jobs re-optimised exactly at a time by small
    HiGHS MIPs, until the round budget, the time budget or a proven optimum.
 5. Small problems that are still open get the MIP again with the improved incumbent.
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tools.sourcing.gap_search import DenseGap, GapSearchSettings, dense_gap, tabu_search
 from tools.sourcing.local_search import (
     SearchState,
     insert_uncovered,
@@ -87,6 +92,13 @@ class SolverSettings:
     # Local-search passes (shift + swap) before and between the exact phases.
     ls_passes: int = 30
     seed: int = 0
+    # Dedicated GAP phase (`tools.sourcing.gap_search`: tabu search with strategic oscillation)
+    # for problems that are a pure GAP: the share of the time left after the first MIP attempt
+    # it may use (0: off, the default for order re-sourcing). When on, the first MIP attempt
+    # is limited to `mip_first_share` on every small problem.
+    gap_search_share: float = 0.0
+    gap_search_min_groups: int = 2
+    gap_search: GapSearchSettings | None = None
 
 
 def solve_assignment(
@@ -151,15 +163,29 @@ def solve_assignment(
     small = len(usable_ids) <= cfg.mip_max_options
     n_groups = len(np.unique(problem.option_group[usable_ids])) if len(usable_ids) else 0
     use_lns = not small or n_groups >= cfg.lns_min_groups
+    # The dedicated GAP search: pure GAP problems with enough agents, when asked for.
+    gap = (
+        dense_gap(problem, usable_mask)
+        if cfg.gap_search_share > 0 and n_groups >= cfg.gap_search_min_groups
+        else None
+    )
 
     # 3. Exact MIP on small problems.
     if small and not optimal and time.perf_counter() < deadline:
-        share = cfg.mip_first_share if use_lns else 1.0
+        share = cfg.mip_first_share if use_lns or gap is not None else 1.0
         budget = max(0.05, share * (deadline - time.perf_counter()))
         bound, optimal, used = _mip(problem, state, usable_ids, bound, left_over_cost, budget)
         if used:
             method = Method.MIP
         stats["mip1_seconds"] = time.perf_counter() - t0
+
+    # 3b. Dedicated GAP search (tabu search with strategic oscillation).
+    if gap is not None and not optimal and time.perf_counter() < deadline:
+        gap_deadline = time.perf_counter() + cfg.gap_search_share * (deadline - time.perf_counter())
+        if _gap_search(state, gap, gap_deadline, cfg, stats):
+            method = Method.GAP_SEARCH
+        stats["gap_search_seconds"] = time.perf_counter() - t0
+        optimal = _proven(state.total(), bound, integral)
 
     # 4. Large-neighbourhood search.
     if use_lns and not optimal and time.perf_counter() < deadline:
@@ -260,6 +286,41 @@ def _mip(
     )
     proven = result.optimal and covers_all
     return bound, proven, adopted or proven
+
+
+def _gap_search(
+    state: SearchState,
+    gap: DenseGap,
+    deadline: float,
+    cfg: SolverSettings,
+    stats: dict[str, float],
+) -> bool:
+    """Run the dense GAP tabu search from the state's plan; adopt its plan when cheaper
+    (returns whether it did)."""
+    choice = np.asarray(state.choice, dtype=np.int64)
+    if np.any(choice == UNCOVERED):
+        return False  # a job is left over: the tabu search starts from complete plans only
+    problem = state.problem
+    agent_of = problem.use_resource[problem.use_start[choice]]
+    settings = cfg.gap_search or GapSearchSettings(seed=cfg.seed)
+    best, search = tabu_search(
+        gap.cost,
+        gap.use,
+        gap.capacity,
+        agent_of,
+        deadline=deadline,
+        settings=settings,
+        allowed=gap.allowed,
+    )
+    stats["gap_search_iterations"] = float(search.iterations)
+    stats["gap_search_objective"] = search.best_objective
+    if search.best_objective < state.total() - 1e-9 * max(1.0, abs(state.total())):
+        for j in range(len(state.choice)):
+            state.set(j, UNCOVERED)
+        for j, i in enumerate(best.tolist()):
+            state.set(j, int(gap.option[i, j]))
+        return True
+    return False
 
 
 def _usable_options(problem: AssignmentProblem) -> np.ndarray:

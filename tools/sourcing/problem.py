@@ -262,6 +262,7 @@ class AssignmentBuilder:
 class Method:
     MIP = "mip"
     HEURISTIC = "lp+repair+ls"
+    GAP_SEARCH = "lp+repair+ls+tabu"  # the dedicated GAP tabu search found the plan
 
 
 @dataclass(frozen=True)

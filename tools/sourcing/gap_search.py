@@ -1,0 +1,330 @@
+"""A dedicated improvement phase for the pure generalized assignment problem (GAP): tabu search
+with strategic oscillation and ejection chains.
+
+The generic engine (`tools.sourcing.assignment`) handles multi-resource options and penalised
+jobs, which costs it speed on the pure GAP (every job to exactly one agent, one capacity per
+agent). This phase works on the dense matrices instead and evaluates whole neighbourhoods at
+once with numpy, every iteration:
+
+- shift: one job to another agent (m x n moves);
+- swap: two jobs on different agents trade places (n x n moves);
+- ejection chains: job q takes the place of job p, and p leaves for another agent, directly
+  or by taking the place of a further job o that leaves in turn (`chain_depth`; n x n moves,
+  each with its best continuation).
+
+As in Díaz & Fernández (2001) and Yagiura, Ibaraki & Glover (2004), the search may leave the
+feasible region: a move is judged by its cost change plus `alpha` x the change in total
+overload (the units by which agents exceed their capacities). `alpha` adapts every iteration,
+up while the current plan is overloaded and down while it fits, so the search oscillates along
+the capacity boundary where the good GAP plans lie. A job that leaves an agent may not return
+to it for a few iterations (tabu tenure, drawn from the seeded generator) unless that gives the
+best plan within capacity seen so far (aspiration). After a long stretch without a better plan
+the search restarts from the best plan with the penalty reset.
+
+Only plans within every capacity are returned, and never one costlier than the start (the
+start itself when nothing better is found). Work is bounded by `max_iterations`, so a run that
+ends before its deadline is reproducible for a given seed; the deadline is a hard cap on top.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tools.sourcing.problem import CAPACITY_EPS, AssignmentProblem, FloatArray, IntArray
+
+BoolArray = NDArray[np.bool_]
+
+
+class GapSearchError(ValueError):
+    """Inputs of the GAP search that do not fit together (the message says which)."""
+
+
+@dataclass(frozen=True)
+class GapSearchSettings:
+    """Knobs of `tabu_search`. Defaults measured on OR-Library GAP type D (20 agents)."""
+
+    max_iterations: int | None = 200_000  # None: until the deadline
+    # Tabu tenure: uniform in [tenure_min, tenure_max] (scaled by sqrt(jobs) / 10).
+    tenure_min: float = 2.0
+    tenure_max: float = 6.0
+    # Penalty per unit of overload: starts at `alpha_start` x (mean |cost| / mean use); multiplied
+    # by `alpha_up` per overloaded iteration and divided by `alpha_down` per feasible one.
+    alpha_start: float = 1.0
+    alpha_up: float = 1.1
+    alpha_down: float = 1.1
+    alpha_min: float = 1e-3  # bounds of alpha, as multiples of its start
+    alpha_max: float = 1e3
+    # Restart from the best plan after this many iterations without a better one.
+    restart_after: int = 2_000
+    seed: int = 0
+    # Ejection chains: q takes p's place and p leaves, directly or into the place of up to
+    # `chain_depth - 1` further jobs, the last of which leaves for an agent directly.
+    chains: bool = True
+    chain_depth: int = 2
+
+
+@dataclass
+class GapSearchStats:
+    iterations: int = 0
+    improvements: int = 0
+    restarts: int = 0
+    feasible_iterations: int = 0
+    seconds: float = 0.0
+    start_objective: float = 0.0
+    best_objective: float = 0.0
+    history: list[tuple[int, float]] = field(default_factory=list)  # (iteration, best)
+
+
+def plan_cost(cost: FloatArray, agent_of: IntArray) -> float:
+    return float(cost[agent_of, np.arange(cost.shape[1])].sum())
+
+
+def plan_loads(use: FloatArray, agent_of: IntArray) -> FloatArray:
+    m, n = use.shape
+    loads: FloatArray = np.bincount(
+        agent_of, weights=use[agent_of, np.arange(n)], minlength=m
+    ).astype(np.float64)
+    return loads
+
+
+def plan_fits(use: FloatArray, capacity: FloatArray, agent_of: IntArray) -> bool:
+    return bool(np.all(plan_loads(use, agent_of) <= capacity + CAPACITY_EPS))
+
+
+def tabu_search(
+    cost: FloatArray,
+    use: FloatArray,
+    capacity: FloatArray,
+    start: IntArray,
+    *,
+    deadline: float,
+    settings: GapSearchSettings | None = None,
+    allowed: BoolArray | None = None,
+) -> tuple[IntArray, GapSearchStats]:
+    """Improve `start` (agent of each job, within capacity). Returns (best plan, stats)."""
+    cfg = settings or GapSearchSettings()
+    t0 = time.perf_counter()
+    c = np.asarray(cost, dtype=np.float64)
+    a = np.asarray(use, dtype=np.float64)
+    b = np.asarray(capacity, dtype=np.float64) + CAPACITY_EPS
+    x = np.asarray(start, dtype=np.int64).copy()
+    m, n = c.shape
+    _check(c, a, b, x)
+    if not plan_fits(a, capacity, x):
+        raise GapSearchError("the start plan exceeds a capacity")
+    ok = np.ones((m, n), dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool).copy()
+    if ok.shape != (m, n):
+        raise GapSearchError(f"allowed has shape {ok.shape}, expected {(m, n)}")
+    ok[x, np.arange(n)] = True  # the start plan is always allowed
+    # Pairs that could never fit (use above the whole capacity) are never entered.
+    ok &= a <= b[:, None]
+    all_ok = bool(ok.all())
+    jobs = np.arange(n)
+    stats = GapSearchStats()
+    stats.start_objective = stats.best_objective = plan_cost(c, x)
+    if m < 2 or n < 1:
+        stats.seconds = time.perf_counter() - t0
+        return x, stats
+
+    rng = np.random.default_rng(cfg.seed)
+    scale = max(1.0, np.sqrt(n) / 10.0)
+    t_lo = max(1, round(cfg.tenure_min * scale))
+    t_hi = max(t_lo, round(cfg.tenure_max * scale))
+    alpha0 = cfg.alpha_start * float(np.abs(c).mean() + 1.0) / float(a.mean() + 1e-9)
+    alpha = alpha0
+    big = np.inf
+    blocked_shift = np.where(ok, 0.0, big)  # (m, n)
+
+    load = plan_loads(a, x)
+    cur_cost = plan_cost(c, x)
+    best_x, best_cost = x.copy(), cur_cost
+    tabu = np.zeros((m, n), dtype=np.int64)  # iteration until which job j may not enter agent i
+    since_best = 0
+    limit = cfg.max_iterations
+    it = 0
+    while limit is None or it < limit:
+        if (it & 15) == 0 and time.perf_counter() > deadline:
+            break
+        it += 1
+        over = np.maximum(0.0, load - b)
+        total_over = float(over.sum())
+        own_c = c[x, jobs]
+        own_a = a[x, jobs]
+        # -- shift moves: job j to agent i ------------------------------------------------
+        src_left = load[x] - own_a
+        d_src = np.maximum(0.0, src_left - b[x]) - over[x]  # (n,)
+        d_tgt = np.maximum(0.0, load[:, None] + a - b[:, None]) - over[:, None]  # (m, n)
+        s_over = d_tgt + d_src[None, :]
+        s_cost = c - own_c[None, :]
+        s_score = s_cost + alpha * s_over + blocked_shift
+        s_score[x, jobs] = big
+        s_tabu = tabu > it
+        if cur_cost + float(s_cost.min()) < best_cost - 1e-9:  # aspiration is possible
+            s_tabu &= ~((total_over + s_over <= 1e-9) & (cur_cost + s_cost < best_cost - 1e-9))
+        s_score = np.where(s_tabu, big, s_score)
+        si = int(np.argmin(s_score))
+        s_best = float(s_score.flat[si])
+        # -- swap moves: jobs p and q trade agents ----------------------------------------
+        cx = c[x]  # cx[p, q]: cost of job q on p's agent
+        ax = a[x]
+        okx = ok[x]  # okx[p, q]: job q may go to p's agent
+        w_cost = cx + cx.T - own_c[:, None] - own_c[None, :]
+        left = (load[x] - own_a)[:, None] + ax  # p's agent after p leaves and q arrives
+        d1 = np.maximum(0.0, left - b[x][:, None]) - over[x][:, None]
+        w_over = d1 + d1.T
+        w_score = w_cost + alpha * w_over
+        same = x[:, None] == x[None, :]
+        tx = tabu[x] > it  # q may not enter p's agent
+        w_tabu = tx | tx.T
+        if cur_cost + float(w_cost.min()) < best_cost - 1e-9:  # aspiration is possible
+            w_tabu &= ~((total_over + w_over <= 1e-9) & (cur_cost + w_cost < best_cost - 1e-9))
+        w_bad = same | w_tabu if all_ok else same | ~(okx & okx.T) | w_tabu
+        w_score = np.where(w_bad, big, w_score)
+        wi = int(np.argmin(w_score))
+        w_best = float(w_score.flat[wi])
+        e_best = big
+        if cfg.chains:
+            # p leaves for its best other agent (not q's: that is a swap), q takes p's place.
+            tgt = c - own_c[None, :] + alpha * d_tgt + blocked_shift
+            tgt[x, jobs] = big
+            tgt = np.where(tabu > it, big, tgt)
+            top2 = np.argpartition(tgt, 1, axis=0)[:2]  # (2, n)
+            v2 = tgt[top2, jobs]
+            first = np.argmin(v2, axis=0)
+            a1 = top2[first, jobs]
+            v1 = v2[first, jobs]
+            vb = v2[1 - first, jobs]
+            t3 = np.where(a1[:, None] == x[None, :], vb[:, None], v1[:, None])
+            e_bad = same | tx if all_ok else same | ~okx | tx
+            e_base = np.where(e_bad, big, cx - own_c[None, :] + alpha * (d1 + d_src[None, :]))
+            # Longer chains: p does not leave for an agent with room but takes the place of a
+            # job o, which leaves directly or in turn takes another job's place: level k holds
+            # per job p its best exit through k displaced jobs and the first of them.
+            g = np.where(e_bad, big, cx + alpha * d1).T - own_c[:, None]
+            t3t = t3.T
+            exit_v = np.full(n, big)
+            levels: list[tuple[IntArray, FloatArray]] = []
+            for _ in range(cfg.chain_depth - 1):
+                prev = exit_v
+                cand = g + np.minimum(t3t, prev[None, :])
+                o_of = np.argmin(cand, axis=1)
+                exit_v = cand[jobs, o_of]
+                levels.append((o_of, prev))
+            e_score = e_base + np.minimum(t3, exit_v[:, None])
+            ei = int(np.argmin(e_score))
+            e_best = float(e_score.flat[ei])
+        if not (np.isfinite(s_best) or np.isfinite(w_best) or np.isfinite(e_best)):
+            break  # every move is tabu or forbidden
+        if s_best <= w_best and s_best <= e_best:
+            i, j = divmod(si, n)
+            moves = [(j, i)]
+        elif e_best < w_best:
+            p, q = divmod(ei, n)
+            moves = [(q, int(x[p]))]  # q takes p's place
+            behind, job = q, p  # `job` leaves: directly, or into the place of a further job
+            direct = not exit_v[p] < t3[p, q]
+            seen = {q, p}
+            level = len(levels) - 1
+            while not direct and level >= 0:
+                o_of, prev = levels[level]
+                o = int(o_of[job])
+                if o in seen:
+                    break
+                moves.append((job, int(x[o])))
+                seen.add(o)
+                behind, job = job, o
+                direct = not prev[o] < t3[o, behind]
+                level -= 1
+            dest = int(a1[job]) if a1[job] != x[behind] else int(top2[1 - first[job], job])
+            moves.append((job, dest))
+        else:
+            p, q = divmod(wi, n)
+            moves = [(p, int(x[q])), (q, int(x[p]))]
+        for j, i in moves:
+            old = int(x[j])
+            load[old] -= a[old, j]
+            load[i] += a[i, j]
+            cur_cost += c[i, j] - c[old, j]
+            x[j] = i
+            tabu[old, j] = it + int(rng.integers(t_lo, t_hi + 1))
+        feasible = bool(np.all(load <= b))
+        if feasible:
+            stats.feasible_iterations += 1
+            alpha = max(alpha0 * cfg.alpha_min, alpha / cfg.alpha_down)
+            if cur_cost < best_cost - 1e-9:
+                best_cost = cur_cost
+                best_x = x.copy()
+                stats.improvements += 1
+                stats.history.append((it, best_cost))
+                since_best = 0
+                continue
+        else:
+            alpha = min(alpha0 * cfg.alpha_max, alpha * cfg.alpha_up)
+        since_best += 1
+        if since_best >= cfg.restart_after:
+            x = best_x.copy()
+            load = plan_loads(a, x)
+            cur_cost = best_cost
+            alpha = alpha0
+            tabu[:] = 0
+            since_best = 0
+            stats.restarts += 1
+    stats.iterations = it
+    stats.best_objective = plan_cost(c, best_x)
+    stats.seconds = time.perf_counter() - t0
+    return best_x, stats
+
+
+def _check(c: FloatArray, a: FloatArray, b: FloatArray, x: IntArray) -> None:
+    if c.ndim != 2 or c.shape != a.shape or b.shape != (c.shape[0],):
+        raise GapSearchError(f"shapes differ: cost {c.shape}, use {a.shape}, capacity {b.shape}")
+    if x.shape != (c.shape[1],):
+        raise GapSearchError(f"start has {x.shape} entries, expected one per job ({c.shape[1]})")
+    if len(x) and (x.min() < 0 or x.max() >= c.shape[0]):
+        raise GapSearchError("start names an agent that does not exist")
+    if not (np.all(np.isfinite(c)) and np.all(np.isfinite(a))):
+        raise GapSearchError("cost and use must be finite")
+
+
+@dataclass(frozen=True)
+class DenseGap:
+    """An assignment problem that is a pure GAP, as matrices: option `option[i, j]` (-1: none)
+    sends job j to agent i at `cost[i, j]`, using `use[i, j]` of agent i's `capacity[i]`."""
+
+    cost: FloatArray
+    use: FloatArray
+    capacity: FloatArray
+    option: IntArray
+    allowed: BoolArray
+
+
+def dense_gap(problem: AssignmentProblem, usable: BoolArray) -> DenseGap | None:
+    """The problem as a dense GAP when it is one: every job must be covered, every usable option
+    uses exactly one resource (its agent) and no job has two options on the same agent.
+    None otherwise (multi-resource options, optional jobs): the phase does not apply."""
+    if np.any(np.isfinite(problem.uncovered_penalty)):
+        return None
+    ids = np.flatnonzero(usable)
+    if len(ids) == 0 or np.any(np.diff(problem.use_start)[ids] != 1):
+        return None
+    agent = problem.use_resource[problem.use_start[ids]]
+    job = problem.option_job[ids]
+    m, n = problem.n_resources, problem.n_jobs
+    option = np.full((m, n), -1, dtype=np.int64)
+    option[agent, job] = ids
+    if int(np.count_nonzero(option >= 0)) != len(ids):
+        return None  # two options of one job on the same agent
+    allowed = option >= 0
+    if not np.all(allowed.any(axis=0)):
+        return None
+    cost = np.zeros((m, n))
+    use = np.zeros((m, n))
+    cost[agent, job] = problem.option_cost[ids]
+    use[agent, job] = problem.use_amount[problem.use_start[ids]]
+    # Pairs without an option: never entered (cost and use only keep the arithmetic finite).
+    use[~allowed] = problem.capacity[np.nonzero(~allowed)[0]] + 1.0
+    return DenseGap(cost, use, problem.capacity.astype(np.float64), option, allowed)
