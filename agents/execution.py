@@ -15,7 +15,7 @@ resume after a crash in between still knows (from the store) where the order was
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -86,8 +86,11 @@ class PlanBuilder:
         exception_id: str,
         attempt: int,
         release_at: datetime,
+        orders: Mapping[str, Order] | None = None,
     ) -> None:
         self.release_at = release_at
+        # The orders as they were before this attempt's commit steps (see `execute`).
+        self.orders: Mapping[str, Order] = orders if orders is not None else view.orders
         self.store = store
         self.carrier = carrier
         self.view = view
@@ -158,9 +161,10 @@ class PlanBuilder:
         )
 
         def run() -> str:
+            pinned = self.pinned_request(request)
             for attempt in range(1, BOOKING_ATTEMPTS + 1):
                 try:
-                    booking = self.carrier.book(request)
+                    booking = self.carrier.book(pinned)
                     break
                 except BookingError as exc:
                     if exc.retryable and attempt < BOOKING_ATTEMPTS:
@@ -176,6 +180,19 @@ class PlanBuilder:
                 self.carrier.cancel(booking, key + ":undo")
 
         self.plan.add("book", key, f"book {service} for {order.id}", run, undo)
+
+    def pinned_request(self, request: BookingRequest) -> BookingRequest:
+        """The request first sent under this booking's key. A resumed run rebuilds its
+        request from a fresh view, where its own commit steps may already have moved the
+        node's backlog (so `ready_at`): the carrier would refuse the key for "another
+        request", and the first booking could not be cancelled. So the first request is
+        recorded before it is sent, and any later attempt sends exactly that one."""
+        pin = f"{request.idempotency_key}:request"
+        stored = self.store.marked(pin)
+        if stored is not None:
+            return BookingRequest.model_validate(stored)
+        self.store.mark_effect(pin, "booking_request", request.model_dump(mode="json"))
+        return request
 
     # -- commit steps ---------------------------------------------------------------------
     def release_old(self, index: int, order: Order, lines: list[ActionLine]) -> None:
@@ -204,7 +221,8 @@ class PlanBuilder:
             )
 
     def _release_hold(self, node: str, line: ActionLine, key: str) -> str:
-        freed = self.store.release_hold(node, line.sku, line.qty, key)
+        effect = self.store.release_hold(node, line.sku, line.qty, key)
+        freed = effect.after.get("released", line.qty)
         return f"freed {freed} x {line.sku} at {node}"
 
     def _backlog(self, node: str, units: int, key: str) -> str:
@@ -231,7 +249,7 @@ class PlanBuilder:
     # -- one action -----------------------------------------------------------------------
     def add_action(self, index: int, action: Action) -> None:
         kind = action.type
-        order = self.view.orders.get(action.order or "")
+        order = self.orders.get(action.order or "")
         if kind is ActionType.NOTIFY_CUSTOMER:
             self.notify(index, action)
             return
@@ -364,9 +382,24 @@ def execute(
     release_at: datetime,
     autonomous: bool = True,
 ) -> Execution:
-    """Run the candidate's operations in order; on a fallible failure undo what was done."""
-    builder = PlanBuilder(store, carrier, view, exception_id, attempt, release_at)
+    """Run the candidate's operations in order; on a fallible failure undo what was done.
+
+    Once every fallible step has succeeded a commit marker is written, holding the orders as
+    they were before any commit step. A run resumed after it rebuilds its plan from those
+    orders (not from the fresh view, where the order may already sit at its new node: its
+    "old" hold would be the new one), re-runs none of the fallible steps (nothing re-run can
+    then fail and "compensate" work whose commit steps are in the store) and finishes the
+    commit steps, each idempotent by key."""
+    committed = f"{exception_id}:{attempt}:commit"
+    recorded = store.marked(committed)
+    orders: dict[str, Order] = dict(view.orders)
+    if recorded is not None:
+        orders |= {
+            oid: Order.model_validate(data) for oid, data in recorded.get("orders", {}).items()
+        }
+    builder = PlanBuilder(store, carrier, view, exception_id, attempt, release_at, orders)
     execution = Execution(attempt=attempt, candidate=candidate.id)
+    touched = sorted({o for a in candidate.actions for o in a.touched_orders() if o in orders})
     try:
         for index, action in enumerate(candidate.actions):
             builder.add_action(index, action)
@@ -376,7 +409,24 @@ def execute(
             execution.unbookable_services.append(exc.service)
         return execution
     done: list[Operation] = []
+    resumed_commit = recorded is not None
     for op in builder.plan.ordered():
+        if op.stage in FALLIBLE and resumed_commit:
+            execution.steps.append(
+                StepRecord(
+                    step=op.stage,
+                    key=op.key,
+                    status=StepStatus.DONE,
+                    detail="done before a restart",
+                )
+            )
+            continue
+        if op.stage not in FALLIBLE and not resumed_commit:
+            before = {oid: orders[oid].model_dump(mode="json") for oid in touched}
+            store.mark_effect(
+                committed, "commit_begun", {"candidate": candidate.id, "orders": before}
+            )
+            resumed_commit = True
         try:
             detail = op.run()
         except StepFailure as exc:

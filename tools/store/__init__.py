@@ -253,6 +253,10 @@ class Store:
         """Record a milestone under `key`; True the first time it is recorded."""
         return effects.mark(self._engine, key, kind, payload or {}, self.now())
 
+    def marked(self, key: str) -> dict[str, Any] | None:
+        """The payload recorded by `mark_effect(key, ...)`, or None if nothing was."""
+        return effects.marked(self._engine, key)
+
     def effect_applied(self, key: str) -> bool:
         """Whether anything (effect, reservation, booking) was applied under `key`."""
         return effects.effect_applied(self._engine, key)
