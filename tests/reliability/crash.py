@@ -29,7 +29,7 @@ import agents.graph
 KILLED = 9
 
 
-class Crashed(BaseException):  # noqa: N818 - a death, not an error
+class Crashed(BaseException):  # a death, not an error
     """The process 'died' here."""
 
 
