@@ -209,6 +209,7 @@ def test_kill_points_cover_every_stage_of_act(tmp_path: Path, surge_net: Network
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @pytest.mark.skipif(
     os.environ.get("EXECLAYER_RUN_SLOW") != "1",
     reason="real process kills at every point: set EXECLAYER_RUN_SLOW=1 (~5 s per point)",

@@ -39,6 +39,7 @@ from tools.store import (
     approvals,
     audit,
     bookings,
+    decision_commit,
     effects,
     exception_queue,
     learning,
@@ -337,6 +338,19 @@ class Store:
     ) -> ExceptionRecord:
         return exception_queue.save_decision(
             self._engine, exception_id, decision, status, self.now()
+        )
+
+    def record_decision(
+        self,
+        exception_id: str,
+        decision: Decision,
+        log_payload: dict[str, Any],
+        messages: Sequence[tuple[str, dict[str, Any], str]] = (),
+    ) -> ExceptionRecord:
+        """File a decision atomically: the exception's decision and status, its decision-log
+        row and its outbox messages `(kind, payload, key)` (insert-if-absent by key)."""
+        return decision_commit.record_decision(
+            self._engine, exception_id, decision, log_payload, messages, self.now()
         )
 
     def set_exception_status(
