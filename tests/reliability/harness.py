@@ -70,9 +70,16 @@ def engine_of(store: Store) -> Engine:
     return engine
 
 
+_REFLECTED: dict[int, MetaData] = {}
+
+
 def tables(engine: Engine) -> MetaData:
-    meta = MetaData()
-    meta.reflect(engine)
+    """Every table of the database (reflected once per engine)."""
+    meta = _REFLECTED.get(id(engine))
+    if meta is None:
+        meta = MetaData()
+        meta.reflect(engine)
+        _REFLECTED[id(engine)] = meta
     return meta
 
 
