@@ -80,7 +80,7 @@ def armed(point: str | None, die: Callable[[str], None] = _raise) -> Iterator[li
         return original_learn(state, runtime)
 
     agents.execution.Plan.ordered = ordered  # type: ignore[method-assign]
-    agents.graph.learn = learn  # type: ignore[assignment]
+    agents.graph.learn = learn
     try:
         yield seen
     finally:

@@ -126,7 +126,7 @@ def hostile_settings(home: Path, *, llm: bool = True, **overrides: Any) -> Setti
             "llm_timeout_s": LLM_TIMEOUT_S,
             "llm_request_timeout_s": LLM_REQUEST_TIMEOUT_S,
         }
-    return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
+    return Settings(_env_file=None, **(values | overrides))
 
 
 @asynccontextmanager
@@ -144,7 +144,7 @@ async def open_app(
         settings,
         use_llm=use_llm,
         use_memory=False,
-        options=options or ApiOptions(_env_file=None, dispatch_outbox=False),  # type: ignore[call-arg]
+        options=options or ApiOptions(_env_file=None, dispatch_outbox=False),
         now=lambda: PINNED_NOW,
         **kwargs,
     )
