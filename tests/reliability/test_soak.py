@@ -1,4 +1,4 @@
-"""The soak in its reduced CI form: 300 exceptions through `execlayer serve` on loopback from
+"""The soak in its reduced CI form: 200 exceptions through `execlayer serve` on loopback from
 4 concurrent clients. The full run is `execlayer eval soak --n 10000 --clients 8`."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from rich.console import Console
 
 from evals.soak import render, run_soak, write_outputs
 
-N = int(os.environ.get("EXECLAYER_SOAK_N", "300"))
+N = int(os.environ.get("EXECLAYER_SOAK_N", "200"))
 
 
 def test_soak_loses_nothing_duplicates_nothing_and_errs_never(tmp_path: Path) -> None:
