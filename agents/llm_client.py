@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 import openai
 from openai.lib._pydantic import to_strict_json_schema
-from openai.types.chat import ChatCompletion
+from openai.types.chat import ChatCompletion, ChatCompletionMessage
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from agents.llm_failures import (
@@ -80,6 +80,27 @@ class StructuredResult(BaseModel, Generic[T]):
     @property
     def ok(self) -> bool:
         return self.value is not None and self.failure is None
+
+
+class ToolStep(BaseModel):
+    """One tool-calling step: the assistant message, or why there is none."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    message: ChatCompletionMessage | None = None
+    failure: LlmFailure | None = None
+    usage: LlmUsage
+    attempts: int = 0
+
+
+class _Sent(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    completion: ChatCompletion | None
+    failure: LlmFailure | None
+    usage: LlmUsage
+    attempts: int
+    elapsed_ms: float
 
 
 def merge_usage(*usages: LlmUsage) -> LlmUsage:
@@ -283,13 +304,63 @@ class LlmClient:
         Never raises for anything the endpoint or the model does: the result carries either the
         validated `value` or an `LlmFailure`. Returns within `timeout_s` of being called.
         """
+        body = self._request_body(messages, schema, purpose, max_output_tokens)
+        sent = self._send(body, purpose)
+        value: T | None = None
+        failure = sent.failure
+        if sent.completion is not None:
+            value, failure = self._read(sent.completion, schema, purpose, sent.attempts)
+        if failure is not None:
+            log.info("llm %s gave no answer: %s", purpose, failure.kind)
+        return StructuredResult(
+            value=value if failure is None else None,
+            failure=failure,
+            usage=sent.usage,
+            attempts=sent.attempts,
+            elapsed_ms=sent.elapsed_ms,
+            model=self.model,
+        )
+
+    def tool_step(
+        self,
+        messages: Sequence[dict[str, Any]],
+        tools: Sequence[dict[str, Any]],
+        *,
+        purpose: str,
+        max_output_tokens: int | None = None,
+    ) -> ToolStep:
+        """One chat-completions call offering `tools` (function calling): the assistant
+        message (text and/or tool calls) or why there is none. Same retries, deadline and
+        redaction as `structured`; never raises for anything the endpoint or model does."""
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": list(messages),
+            "tools": list(tools),
+            self._tokens_field: max_output_tokens or self.max_output_tokens,
+        }
+        if self.temperature is not None:
+            body["temperature"] = self.temperature
+        sent = self._send(body, purpose)
+        failure = sent.failure
+        message = None
+        if sent.completion is not None:
+            message, failure = self._read_message(sent.completion, purpose, sent.attempts)
+        return ToolStep(
+            message=message if failure is None else None,
+            failure=failure,
+            usage=sent.usage,
+            attempts=sent.attempts,
+        )
+
+    def _send(self, body: dict[str, Any], purpose: str) -> _Sent:
+        """POST `body` with retries under the overall deadline: the completion, or the
+        failure of the last attempt."""
         started = self._clock()
         deadline = started + self.timeout_s
-        body = self._request_body(messages, schema, purpose, max_output_tokens)
         prompt_tokens = completion_tokens = calls = 0
         attempts = 0
         failure: LlmFailure | None = None
-        value: T | None = None
+        completion: ChatCompletion | None = None
 
         while True:
             remaining = deadline - self._clock()
@@ -308,7 +379,7 @@ class LlmClient:
                 if outcome.usage is not None:
                     prompt_tokens += outcome.usage.prompt_tokens or 0
                     completion_tokens += outcome.usage.completion_tokens or 0
-                value, failure = self._read(outcome, schema, purpose, attempts)
+                completion, failure = outcome, None
                 break
             if not finished:
                 error = AttemptError(
@@ -349,15 +420,12 @@ class LlmClient:
         with self._lock:
             self._usage = merge_usage(self._usage, usage)
         elapsed_ms = (self._clock() - started) * 1000.0
-        if failure is not None:
-            log.info("llm %s gave no answer: %s", purpose, failure.kind)
-        return StructuredResult(
-            value=value if failure is None else None,
+        return _Sent(
+            completion=completion,
             failure=failure,
             usage=usage,
             attempts=attempts,
             elapsed_ms=round(elapsed_ms, 3),
-            model=self.model,
         )
 
     def _create(self, body: dict[str, Any], timeout_s: float) -> Any:
@@ -407,6 +475,31 @@ class LlmClient:
         if self.temperature is not None:
             body["temperature"] = self.temperature
         return body
+
+    def _read_message(
+        self, completion: ChatCompletion, purpose: str, attempts: int
+    ) -> tuple[ChatCompletionMessage | None, LlmFailure | None]:
+        """The assistant message of a tool-calling answer (text redacted), or the failure."""
+
+        def fail(kind: FailureKind, message: str) -> tuple[None, LlmFailure]:
+            return None, self._failure(kind, message, purpose, attempts)
+
+        if not completion.choices:
+            return fail(FailureKind.MALFORMED, "the answer has no choices")
+        choice = completion.choices[0]
+        message = choice.message
+        if getattr(message, "refusal", None):
+            return fail(FailureKind.REFUSAL, f"the model refused: {message.refusal}")
+        if choice.finish_reason == "content_filter":
+            return fail(FailureKind.REFUSAL, "the answer was withheld by a content filter")
+        if choice.finish_reason == "length":
+            return fail(FailureKind.TRUNCATED, "the answer was cut off at the token limit")
+        content = message.content
+        if not message.tool_calls and not (isinstance(content, str) and content.strip()):
+            return fail(FailureKind.MALFORMED, "the answer has neither text nor tool calls")
+        if isinstance(content, str):
+            message = message.model_copy(update={"content": self._redact(content)})
+        return message, None
 
     def _read(
         self, completion: ChatCompletion, schema: type[T], purpose: str, attempts: int

@@ -314,7 +314,12 @@ class ResolverCore:
         )
         report = OutcomeReport(order=order.id)
         view = self.store.view([order.id])
-        if outcome.delivered_on_time is not None:
+        carrier_on_time = (
+            outcome.carrier_on_time
+            if outcome.carrier_on_time is not None
+            else outcome.delivered_on_time
+        )
+        if carrier_on_time is not None:
             carrier = outcome.carrier
             if carrier is None and order.allocation is not None:
                 found = view.services.get(order.allocation.carrier_service)
@@ -325,7 +330,7 @@ class ResolverCore:
             elif carrier not in view.carriers:
                 raise InputError("outcome", [f"carrier: unknown carrier {carrier!r}"])
             else:
-                self.store.record_delivery(carrier, region, outcome.delivered_on_time, key)
+                self.store.record_delivery(carrier, region, carrier_on_time, key)
                 report.carrier_reliability = {
                     k: v
                     for k, v in self.store.reliability_posteriors().items()

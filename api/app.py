@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from agents.async_resolver import AsyncResolver
+from api.console.chat import router as console_chat_router
 from api.console.routes import STATIC_DIR
 from api.console.routes import router as console_router
 from api.console.session import SessionSigner
@@ -147,5 +148,6 @@ def create_app(
     app.include_router(system.router)
     app.include_router(slack_router)
     app.include_router(console_router)
+    app.include_router(console_chat_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from api import cli_history
+
 app = typer.Typer(
     name="execlayer",
     help="execlayer: resolve order-management exceptions from signal to committed action.",
@@ -21,6 +23,7 @@ approvals_app = typer.Typer(help="Pending approvals, from the terminal.")
 app.add_typer(eval_app, name="eval")
 app.add_typer(policy_app, name="policy")
 app.add_typer(approvals_app, name="approvals")
+cli_history.register(eval_app)  # eval learn | import | agree
 
 err = Console(stderr=True)
 
@@ -158,9 +161,22 @@ def resolve(
 
 
 @app.command()
-def chat() -> None:
-    """The ops assistant in a terminal."""
-    unavailable("chat", "the chat assistant")
+def chat(
+    db: DbOption = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            envvar="EXECLAYER_API_KEY",
+            help="An API key from EXECLAYER_API_KEYS: act with its role (default: local operator)",
+        ),
+    ] = None,
+    session: Annotated[str | None, typer.Option(help="Continue this session id")] = None,
+) -> None:
+    """The ops assistant in a terminal (`help` for the commands, `exit` to leave)."""
+    from api.cli_chat import run_chat
+
+    run_chat(db, key, session)
 
 
 @app.command()

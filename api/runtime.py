@@ -36,6 +36,7 @@ class ApiRuntime:
     slack: SlackGateway | None
     now: Callable[[], float]  # epoch seconds (Slack signature freshness)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    chat: Any = None  # api.chat.ChatService, made on first use (see api.chat.chat_service)
 
     @property
     def slack_secret(self) -> str | None:

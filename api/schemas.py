@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from agents.assistant.models import ToolCallRecord
 from agents.state import Execution, Signals
 from tools.decisions import Decision
 from tools.events import ExceptionEvent
@@ -117,6 +118,11 @@ class ChatRequest(Model):
 class ChatReply(Model):
     session_id: str
     answer: str
+    mode: Literal["commands", "llm", "llm_unavailable"] = "commands"
+    tool_calls: list[ToolCallRecord] = Field(
+        default_factory=list, description="Every tool the assistant called, with its result"
+    )
+    llm_failure: str | None = None
 
 
 # -- health --------------------------------------------------------------------------------

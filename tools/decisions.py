@@ -263,7 +263,10 @@ class OrderOutcome(Strict):
     picked_units: Annotated[int, Field(ge=0)] | None = None  # units really found
     shipped: bool | None = None
     delivered_at: AwareDatetime | None = None
-    delivered_on_time: bool | None = None
+    delivered_on_time: bool | None = None  # against the order's promise
+    # Delivered by the carrier's own ETA (transit it quoted), whatever slack the promise had:
+    # what carrier reliability learns from. Absent: `delivered_on_time` stands in for it.
+    carrier_on_time: bool | None = None
     partner_accepted: bool | None = None
     actual_cost: float | None = None
     note: Annotated[str, Field(max_length=2000)] | None = None  # untrusted free text

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from agents.resolver_core import OutcomeReport
 from api.auth import operator, viewer
+from api.chat import asker_of, chat_of
 from api.errors import ERROR_RESPONSES, ApiError, input_error
 from api.keys import Principal
 from api.runtime import ApiRuntime, runtime_of
@@ -19,7 +20,6 @@ from api.schemas import (
     ChatReply,
     ChatRequest,
     ComponentHealth,
-    ErrorBody,
     HealthReport,
     LlmHealth,
     NetworkHealth,
@@ -60,19 +60,24 @@ async def post_outcome(
 @router.post(
     "/v1/chat",
     response_model=ChatReply,
-    responses={**ERROR_RESPONSES, 501: {"model": ErrorBody, "description": "Not yet available"}},
+    responses=ERROR_RESPONSES,
     tags=["chat"],
     summary="Ask the ops assistant",
 )
 async def chat(
     body: ChatRequest, request: Request, principal: Annotated[Principal, Depends(viewer)]
 ) -> ChatReply:
-    raise ApiError(
-        501,
-        "not_implemented",
-        "the ops assistant is not yet available; use the console, /v1/exceptions and "
-        "/v1/approvals meanwhile",
-    )
+    """Commands (`status O-1001`, `why O-1001`, `pending`, `health`, `approve AP-...`,
+    `what-if carrier PARCELCO region SE`, `help` ...) are answered deterministically; other
+    questions need an LLM endpoint. Actions are allowed by the key's role (approver+ to
+    approve or reject, operator+ to submit) and go through the resolver and its guardrails.
+    Every tool call is in `tool_calls` and in the chat log."""
+    asker = asker_of(principal, "api")
+    try:
+        answer = await chat_of(request).ask(asker, body.session_id, body.message)
+    except ValueError as exc:
+        raise ApiError(422, "validation_error", str(exc)) from None
+    return ChatReply.model_validate(answer.model_dump())
 
 
 async def database_health(runtime: ApiRuntime) -> ComponentHealth:

@@ -70,6 +70,17 @@ class SlackGateway:
         except (SlackClientError, OSError) as exc:
             raise slack_failure(exc) from exc
 
+    def reply(self, channel: str, text: str, thread_ts: str | None = None) -> MessageRef:
+        """A plain message in `channel` (in the thread of `thread_ts`): the assistant's answer
+        to an app mention."""
+        try:
+            response = self.client.chat_postMessage(
+                channel=channel, text=text, thread_ts=thread_ts, unfurl_links=False
+            )
+        except (SlackClientError, OSError) as exc:
+            raise slack_failure(exc) from exc
+        return MessageRef(channel=str(response["channel"]), ts=str(response["ts"]))
+
     def ephemeral(self, channel: str, user: str, text: str) -> None:
         try:
             self.client.chat_postEphemeral(channel=channel, user=user, text=text)

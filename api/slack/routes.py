@@ -1,6 +1,8 @@
-"""`POST /slack/interactions` (button clicks) and `POST /slack/commands` (slash commands).
+"""`POST /slack/interactions` (button clicks), `POST /slack/commands` (slash commands) and
+`POST /slack/events` (Events API: app mentions), all answered by the ops assistant except
+the clicks.
 
-Both verify Slack's request signature first (401 otherwise; 503 when Slack is not set up).
+All three verify Slack's request signature first (401 otherwise; 503 when Slack is not set up).
 A click on Approve / Reject by a user in `EXECLAYER_SLACK_APPROVERS` decides the approval
 (actor `slack:<user id>`, the same compare-and-set as every other channel) and is acknowledged
 at once; the graph resumes in the background and the original message is then updated in
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
@@ -21,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.resolver_core import ApprovalAlreadyDecided, ApprovalNotFound
 from agents.state import HumanDecision
+from api.chat import chat_service, slack_asker
 from api.errors import ApiError
 from api.notifiers import NotificationError
 from api.runtime import ApiRuntime, runtime_of
@@ -181,16 +185,133 @@ async def interactions(request: Request) -> Response:
     "/commands",
     response_model=SlackCommandReply,
     responses=ERRORS,
-    summary="Slack slash command request URL",
+    summary="Slack slash command request URL (the ops assistant)",
 )
 async def commands(request: Request) -> SlackCommandReply:
+    """`/execlayer status O-1001`, `/execlayer pending`, `/execlayer approve AP-...`: the
+    assistant answers the user only (ephemeral). The Slack user is an approver when listed in
+    EXECLAYER_SLACK_APPROVERS, otherwise a viewer; the session is per user and channel."""
     runtime, body = await verified_body(request)
-    command = form_field(body, "command")
-    return SlackCommandReply(
-        text=(
-            f"`{command}`: the execlayer assistant is not available yet. Meanwhile, pending "
-            "approvals come to this channel with Approve / Reject buttons, and the ops console "
-            + (f"at {runtime.options.public_url} " if runtime.options.public_url else "")
-            + "shows the exception queue and every decision."
+    user = form_field(body, "user_id")
+    text = optional_field(body, "text")
+    session = f"{user}:{optional_field(body, 'channel_id') or 'direct'}"
+    answer = await chat_service(runtime).ask(slack_asker(runtime, user), session, text[:4000])
+    return SlackCommandReply(text=slack_text(answer.answer))
+
+
+class SlackEvent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    user: str | None = None
+    text: str = ""
+    channel: str | None = None
+    ts: str | None = None
+    thread_ts: str | None = None
+    bot_id: str | None = None
+
+
+class EventEnvelope(BaseModel):
+    """Slack's Events API body: a `url_verification` challenge or an `event_callback`."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    challenge: str | None = None
+    event_id: str | None = None
+    event: SlackEvent | None = None
+
+
+class Challenge(BaseModel):
+    challenge: str
+
+
+MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
+SEEN_EVENTS_MAX = 1000
+
+
+@router.post(
+    "/events",
+    response_model=Challenge | None,
+    responses=ERRORS,
+    summary="Slack Events API request URL (app mentions: the ops assistant)",
+)
+async def events(request: Request) -> Challenge | Response:
+    """Answers Slack's `url_verification` challenge; an `app_mention` is acknowledged at once
+    and answered in its thread (`chat.postMessage`) by the assistant, with the mentioning
+    user's role. Slack's retries of an event already taken are acknowledged and ignored."""
+    runtime, body = await verified_body(request)
+    try:
+        envelope = EventEnvelope.model_validate(json.loads(body))
+    except (ValueError, ValidationError) as exc:
+        raise ApiError(
+            422,
+            "validation_error",
+            "not a Slack Events API body",
+            fields=[FieldProblem(field="body", message=str(exc)[:300])],
+        ) from None
+    if envelope.type == "url_verification":
+        if not envelope.challenge:
+            raise ApiError(
+                422,
+                "validation_error",
+                "url_verification without a challenge",
+                fields=[FieldProblem(field="challenge", message="missing")],
+            )
+        return Challenge(challenge=envelope.challenge)
+    event = envelope.event
+    if (
+        envelope.type != "event_callback"
+        or event is None
+        or event.type != "app_mention"
+        or event.bot_id
+        or not event.user
+        or not event.channel
+        or not first_time(runtime, envelope.event_id or f"{event.channel}:{event.ts}")
+    ):
+        return Response(status_code=200)
+    runtime.spawn(answer_mention(runtime, event))
+    return Response(status_code=200)
+
+
+def first_time(runtime: ApiRuntime, event_id: str) -> bool:
+    """True once per event id (Slack re-sends an event it thinks was not acknowledged)."""
+    seen = chat_service(runtime).seen_events
+    if event_id in seen:
+        return False
+    seen[event_id] = None
+    while len(seen) > SEEN_EVENTS_MAX:
+        seen.pop(next(iter(seen)))
+    return True
+
+
+async def answer_mention(runtime: ApiRuntime, event: SlackEvent) -> None:
+    assert event.user is not None and event.channel is not None
+    text = MENTION.sub("", event.text).strip()[:4000]
+    thread = event.thread_ts or event.ts
+    try:
+        answer = await chat_service(runtime).ask(
+            slack_asker(runtime, event.user), f"{event.user}:{event.channel}:{thread}", text
         )
-    )
+        reply = slack_text(answer.answer)
+    except Exception:
+        log.exception("the assistant could not answer a Slack mention")
+        reply = "Sorry, I could not answer that (the error is logged). Nothing was changed."
+    if runtime.slack is None:
+        return
+    try:
+        await asyncio.to_thread(runtime.slack.reply, event.channel, reply, thread)
+    except NotificationError as exc:
+        log.warning("could not post the assistant's answer to %s: %s", event.channel, exc)
+
+
+def optional_field(body: bytes, name: str) -> str:
+    try:
+        values = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return ""
+    found = values.get(name)
+    return found[0] if found else ""
+
+
+def slack_text(answer: str) -> str:
+    """Slack mrkdwn: &, < and > escaped (so nothing in an answer can mention or link)."""
+    return answer.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

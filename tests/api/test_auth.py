@@ -19,12 +19,12 @@ ROUTES: list[tuple[str, str, object, str]] = [
     ("GET", "/v1/approvals?status=pending", None, "viewer"),
     ("GET", "/v1/approvals/AP-EX-P4", None, "viewer"),
     ("GET", "/v1/network/health", None, "viewer"),
-    ("POST", "/v1/chat", {"session_id": "s1", "message": "what is pending?"}, "viewer"),
+    ("POST", "/v1/chat", {"session_id": "s1", "message": "pending"}, "viewer"),
     ("POST", "/v1/exceptions", event_body("EX-P1"), "operator"),
     ("POST", "/v1/outcomes", {"order": "O-1001", "delivered_on_time": True}, "operator"),
     ("POST", "/v1/approvals/AP-EX-P4", {"decision": "reject", "comment": "no"}, "approver"),
 ]
-SUCCESS = {"/v1/chat": 501}
+SUCCESS: dict[str, int] = {}
 
 
 @pytest.mark.parametrize(("method", "path", "body", "least"), ROUTES)

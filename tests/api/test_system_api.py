@@ -38,14 +38,19 @@ async def test_bad_outcomes_are_422_and_write_nothing(api: Api) -> None:
     assert api.store.outcomes_for_order("O-NOPE") == []
 
 
-async def test_chat_is_a_typed_501_until_the_assistant_lands(api: Api) -> None:
+async def test_chat_answers_commands_with_the_callers_role(api: Api) -> None:
     response = await api.client.post(
-        "/v1/chat", json={"session_id": "s1", "message": "hello"}, headers=auth("viewer")
+        "/v1/chat", json={"session_id": "s1", "message": "status O-1001"}, headers=auth("viewer")
     )
-    assert response.status_code == 501
-    assert response.json()["error"] == "not_implemented"
+    assert response.status_code == 200
+    body = response.json()
+    assert body["session_id"] == "s1" and body["mode"] == "commands"
+    assert body["answer"].startswith("Order O-1001: allocated, at STORE-BOS")
+    assert body["tool_calls"][0]["tool"] == "order_status"
     bad = await api.client.post("/v1/chat", json={"session_id": "s1"}, headers=auth("viewer"))
     assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "message"
+    unauthorized = await api.client.post("/v1/chat", json={"session_id": "s1", "message": "x"})
+    assert unauthorized.status_code == 401
 
 
 async def test_healthz_reports_components(api: Api) -> None:

@@ -39,6 +39,7 @@ from tools.store import (
     approvals,
     audit,
     bookings,
+    chat_log,
     decision_commit,
     effects,
     exception_queue,
@@ -63,6 +64,7 @@ from tools.store.models import (
     ApprovalLogEntry,
     ApprovalRecord,
     AuditTrail,
+    ChatLogEntry,
     DecisionLogEntry,
     EffectResult,
     EntityChanges,
@@ -86,6 +88,7 @@ __all__ = [
     "ApprovalLogEntry",
     "ApprovalRecord",
     "AuditTrail",
+    "ChatLogEntry",
     "DecisionLogEntry",
     "EffectResult",
     "EntityChanges",
@@ -469,6 +472,25 @@ class Store:
 
     def audit_trail(self, exception_id: str) -> AuditTrail:
         return audit.audit_trail(self._engine, exception_id)
+
+    def append_chat_log(
+        self,
+        session_id: str,
+        actor: str,
+        role: str,
+        channel: str,
+        kind: str,
+        payload: dict[str, Any],
+    ) -> int:
+        """One line of the chat assistant's log (append-only)."""
+        return chat_log.append_chat_log(
+            self._engine, session_id, actor, role, channel, kind, payload, self.now()
+        )
+
+    def chat_log(
+        self, session_id: str | None = None, actor: str | None = None, limit: int = 500
+    ) -> list[ChatLogEntry]:
+        return chat_log.chat_log(self._engine, session_id, actor, limit)
 
     def outcomes_for_order(self, order_id: str) -> list[OutcomeLogEntry]:
         return audit.outcomes_for_order(self._engine, order_id)

@@ -172,6 +172,20 @@ class OutcomeLogEntry(Frozen):
     payload: dict[str, Any]
 
 
+class ChatLogEntry(Frozen):
+    """One line of the chat assistant's log: a message, a tool call with its result, or an
+    answer."""
+
+    id: int
+    session_id: str
+    recorded_at: AwareDatetime
+    actor: str
+    role: str
+    channel: str
+    kind: str
+    payload: dict[str, Any]
+
+
 class AuditTrail(Frozen):
     """Everything recorded about one exception, each list in time order."""
 

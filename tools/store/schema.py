@@ -383,6 +383,21 @@ class OutcomeLogRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class ChatLogRow(Base):
+    """The chat assistant's log (append-only like the audit tables; revision 0002)."""
+
+    __tablename__ = "chat_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(String(255), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(255), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))  # message | tool_call | answer
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 metadata = Base.metadata
 
 
@@ -410,3 +425,4 @@ DECISION_LOG = _table(DecisionLogRow)
 ACTION_LOG = _table(ActionLogRow)
 APPROVAL_LOG = _table(ApprovalLogRow)
 OUTCOME_LOG = _table(OutcomeLogRow)
+CHAT_LOG = _table(ChatLogRow)

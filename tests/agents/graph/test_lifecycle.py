@@ -257,6 +257,39 @@ def test_outcomes_teach_reliability_that_later_decisions_use(
         assert all("SWIFT" not in s for a in decision.actions for s in a.carrier_services())
 
 
+def test_carrier_reliability_learns_from_the_carriers_own_eta(
+    tmp_path: Path, surge: NetworkSnapshot
+) -> None:
+    """A parcel that beat the promise thanks to slack but came late against the carrier's
+    own ETA counts against the carrier; without `carrier_on_time` the promise stands in."""
+    with open_resolver(tmp_path, surge) as resolver:
+        before = resolver.store.view(["O-1002"]).reliability("SWIFT", "NE")
+        for i in range(6):
+            resolver.record_outcome(
+                OrderOutcome(
+                    order="O-1002",
+                    carrier="SWIFT",
+                    region="NE",
+                    delivered_on_time=True,
+                    carrier_on_time=False,
+                    note=f"slack saved it {i}",
+                )
+            )
+        late_eta = resolver.store.view(["O-1002"]).reliability("SWIFT", "NE")
+        assert late_eta < before
+        for i in range(6):
+            resolver.record_outcome(
+                OrderOutcome(
+                    order="O-1002",
+                    carrier="SWIFT",
+                    region="NE",
+                    delivered_on_time=True,
+                    note=f"on time {i}",
+                )
+            )
+        assert resolver.store.view(["O-1002"]).reliability("SWIFT", "NE") > late_eta
+
+
 def test_precedents_are_remembered_and_recalled(tmp_path: Path, surge: NetworkSnapshot) -> None:
     memory = PrecedentMemory.open(None)
     with open_resolver(tmp_path, surge) as resolver:
