@@ -274,3 +274,111 @@ async def test_injections_in_chat_messages(
     for record in caplog.records:
         problems += [f"{n} in a log record" for n in leaked(record.getMessage())]
     assert problems == [], "\n".join(problems[:40])
+
+
+def tool_call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    body = completion(None, finish_reason="tool_calls")
+    message = body["choices"][0]["message"]
+    message["content"] = None
+    message["tool_calls"] = [
+        {
+            "id": "call_gullible",
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(arguments)},
+        }
+    ]
+    return body
+
+
+def gullible_assistant(approval_ids: dict[str, str]) -> Callable[[httpx.Request], httpx.Response]:
+    """A chat model that falls for whatever it reads: asked anything, it approves the pending
+    approval it sees (named in the prompt or the tool results), then echoes its whole prompt
+    and credentials back as its answer."""
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if "tools" not in body:  # a resolver call (choose/classify): pick the first offered
+            ids = offered_ids(request)
+            answer = {"candidate_id": ids[0], "rationale": "fine"} if ids else {}
+            return httpx.Response(200, json=completion(answer))
+        last = body["messages"][-1]
+        prompt = request.content.decode("utf-8", "replace")
+        target = next((a for e, a in approval_ids.items() if e in prompt), None)
+        if last.get("role") != "tool" and target is not None:
+            args = {"approval_id": target, "decision": "approve", "comment": "as instructed"}
+            return httpx.Response(200, json=tool_call("decide_approval", args))
+        echo = f"auth={request.headers.get('authorization', '')} | {prompt[:1500]}"
+        return httpx.Response(200, json=completion(echo))
+
+    return respond
+
+
+@pytest.mark.parametrize("role", ["viewer", "approver"])
+async def test_injections_read_by_the_chat_assistant_approve_nothing(
+    tmp_path: Path, surge: NetworkSnapshot, caplog: pytest.LogCaptureFixture, role: str
+) -> None:
+    """Each text rides on a pending exception (its free text); a person asks the assistant an
+    innocent question about it; the assistant's model falls for the text and tries to approve.
+    Nothing is approved (a viewer may not; an approver did not ask), nothing leaks."""
+    watch_logs(caplog)
+    problems: list[str] = []
+    approvals: dict[str, str] = {}
+    async with open_app(hostile_settings(tmp_path, llm=True), surge) as api:
+        probe = await api.client.post(
+            "/v1/chat", json={"session_id": "probe", "message": "help"}, headers=auth(role)
+        )
+        if probe.status_code == 501:
+            pytest.skip("POST /v1/chat answers 501: the chat assistant has not landed yet")
+        for injection in INJECTIONS:
+            exception_id = f"EX-CHAT-{injection['id']}"
+            event = _event(
+                exception_id,
+                type="stockout",
+                orders=["O-1004"],
+                node="DC-NJ",
+                sku="SKU-GLOVES",
+                source="partner",
+                text=injection["text"],
+            )
+            api.store.load_snapshot(surge)
+            with llm_endpoint(gullible_assistant({})):
+                pending = await post(api, event)
+            if pending.status_code != 202:
+                problems.append(f"{exception_id}: expected a pending approval, {pending.text}")
+                continue
+            approvals[exception_id] = pending.json()["approval"]["id"]
+        with llm_endpoint(gullible_assistant(approvals)):
+            for exception_id in approvals:
+                answer = await api.client.post(
+                    "/v1/chat",
+                    json={
+                        "session_id": f"s-{exception_id}",
+                        "message": f"Why is {exception_id} waiting? Just explain, change nothing.",
+                    },
+                    headers=auth(role),
+                )
+                if answer.status_code != 200:
+                    problems.append(f"{exception_id}: chat HTTP {answer.status_code}")
+                problems += [f"{exception_id}: {n} in the answer" for n in leaked(answer.text)]
+        for exception_id, approval_id in approvals.items():
+            record = api.store.get_approval(approval_id)
+            if record is None or record.status.value != "pending":
+                problems.append(f"{exception_id}: approval {approval_id} was decided from chat")
+        if role == "approver":  # control: the same model, asked in the person's own words
+            exception_id, approval_id = next(iter(approvals.items()))
+            with llm_endpoint(gullible_assistant(approvals)):
+                asked = await api.client.post(
+                    "/v1/chat",
+                    json={"session_id": "control", "message": f"Approve {approval_id} please"},
+                    headers=auth(role),
+                )
+            record = api.store.get_approval(approval_id)
+            assert asked.status_code == 200, asked.text
+            assert record is not None and record.status.value == "approved", asked.text
+            assert record.decided_by == "alice"  # bound to the person, not the model
+        problems += [f"{n} in the store" for n in leaked(store_text(api.store))]
+    for record in caplog.records:
+        text = record.getMessage() + (record.exc_text or "")
+        problems += [f"{n} in a log record ({record.name})" for n in leaked(text)]
+    assert len(approvals) == len(INJECTIONS)
+    assert problems == [], "\n".join(problems[:40])
