@@ -89,7 +89,7 @@ def test_fuzz_every_operation(client: Any) -> None:
                 where = f"{case.operation.method.upper()} {case.operation.path}"
                 not_yet = (case.operation.method.upper(), case.operation.path) in NOT_YET
                 if code >= 500 and not (code == 501 and not_yet):
-                    problems.append(f"{where} -> {code}: {response.text[:300]}")
+                    problems.append(f"{where} -> {code}: {response.text[:300]} {kwargs}")
                 if 400 <= code < 500:
                     after = row_counts(store)
                     if after != before:
@@ -129,3 +129,6 @@ def test_fuzz_reaches_the_resolver(client: Any, tmp_path: Path) -> None:
     far = event | {"id": "EX-FUZZ-3", "details": {"restock_at": "9999-12-31T00:00:00Z"}}
     assert client.post("/v1/exceptions", json=far, headers=headers).status_code in (200, 202)
     assert row_counts(store)["exceptions"] == before["exceptions"] + 1
+    # Found by this fuzzer: an offset beyond a 64-bit SQL integer was a 500.
+    huge = client.get("/v1/exceptions?offset=99999999999999999999", headers=headers)
+    assert huge.status_code == 422 and "offset" in huge.text

@@ -127,8 +127,8 @@ def list_exceptions(
     """Newest first (ties by id, descending)."""
     if not 0 < limit <= MAX_PAGE:
         raise InvalidRequest("limit", f"must be between 1 and {MAX_PAGE}, got {limit}")
-    if offset < 0:
-        raise InvalidRequest("offset", f"must be >= 0, got {offset}")
+    if not 0 <= offset < 2**63:
+        raise InvalidRequest("offset", f"must be between 0 and 2**63 - 1, got {offset}")
     stmt = select(EXCEPTIONS)
     if status is not None:
         stmt = stmt.where(EXCEPTIONS.c.status == _status(status))
