@@ -361,8 +361,8 @@ async def test_injections_read_by_the_chat_assistant_approve_nothing(
                     problems.append(f"{exception_id}: chat HTTP {answer.status_code}")
                 problems += [f"{exception_id}: {n} in the answer" for n in leaked(answer.text)]
         for exception_id, approval_id in approvals.items():
-            record = api.store.get_approval(approval_id)
-            if record is None or record.status.value != "pending":
+            approval = api.store.get_approval(approval_id)
+            if approval is None or approval.status.value != "pending":
                 problems.append(f"{exception_id}: approval {approval_id} was decided from chat")
         if role == "approver":  # control: the same model, asked in the person's own words
             exception_id, approval_id = next(iter(approvals.items()))
@@ -372,10 +372,10 @@ async def test_injections_read_by_the_chat_assistant_approve_nothing(
                     json={"session_id": "control", "message": f"Approve {approval_id} please"},
                     headers=auth(role),
                 )
-            record = api.store.get_approval(approval_id)
+            decided = api.store.get_approval(approval_id)
             assert asked.status_code == 200, asked.text
-            assert record is not None and record.status.value == "approved", asked.text
-            assert record.decided_by == "alice"  # bound to the person, not the model
+            assert decided is not None and decided.status.value == "approved", asked.text
+            assert decided.decided_by == "alice"  # bound to the person, not the model
         problems += [f"{n} in the store" for n in leaked(store_text(api.store))]
     for record in caplog.records:
         text = record.getMessage() + (record.exc_text or "")
