@@ -36,13 +36,18 @@ def request_approval(state: ResolverState, runtime: Runtime[ResolverContext]) ->
     stored = record.to_approval()
     pending_state: ResolverState = {**state, "approval": stored}
     decision = assemble_decision(ctx, pending_state, DecisionStatus.PENDING_APPROVAL)
-    persist(ctx, pending_state, decision)
-    if created:
+    if created:  # before the decision is filed: a re-run after a failure finds it created
         ctx.store.append_approval_log(
             stored.id, event.id, "requested", "execlayer", {"reasons": stored.reasons}
         )
     payload = {"decision": decision.model_dump(mode="json")}
-    ctx.store.enqueue_outbox("approval_requested", payload, key=f"approval-requested:{stored.id}")
+    # The pending decision, its audit row and the request to people: all or nothing.
+    persist(
+        ctx,
+        pending_state,
+        decision,
+        [("approval_requested", payload, f"approval-requested:{stored.id}")],
+    )
     if ctx.announce is not None:
         ctx.announce("approval_requested", payload)
     return {"approval": stored, "decision": decision, "status": DecisionStatus.PENDING_APPROVAL}

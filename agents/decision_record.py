@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Any
 
 from agents.context import ResolverContext
 from agents.state import ResolverState
@@ -68,12 +70,18 @@ def assemble_decision(
     )
 
 
-def persist(ctx: ResolverContext, state: ResolverState, decision: Decision) -> None:
-    """Save the decision as the exception's current state and append it to the audit log."""
-    ctx.store.record_decision(decision.exception_id, decision, decision.status)
+def persist(
+    ctx: ResolverContext,
+    state: ResolverState,
+    decision: Decision,
+    messages: Sequence[tuple[str, dict[str, Any], str]] = (),
+) -> None:
+    """Save the decision as the exception's current state, append it to the audit log and
+    queue its `messages` (kind, payload, key), in one transaction."""
     signals = state.get("signals")
-    ctx.store.append_decision_log(
+    ctx.store.record_decision(
         decision.exception_id,
+        decision,
         {
             "decision": decision.model_dump(mode="json"),
             "signals": signals.model_dump(mode="json") if signals is not None else None,
@@ -81,4 +89,5 @@ def persist(ctx: ResolverContext, state: ResolverState, decision: Decision) -> N
             "executions": [e.model_dump(mode="json") for e in state.get("executions") or []],
             "escalation_reason": state.get("escalation_reason"),
         },
+        messages,
     )

@@ -15,11 +15,12 @@ resume after a crash in between still knows (from the store) where the order was
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from agents.state import Execution, StepRecord, StepStatus
 from tools.booking import Booking, BookingError, BookingRequest, CarrierAdapter
@@ -90,8 +91,11 @@ class PlanBuilder:
         exception_id: str,
         attempt: int,
         release_at: datetime,
+        orders: Mapping[str, Order] | None = None,
     ) -> None:
         self.release_at = release_at
+        # The orders as they were before this attempt's commit steps (see `execute`).
+        self.orders: Mapping[str, Order] = orders if orders is not None else view.orders
         self.store = store
         self.carrier = carrier
         self.view = view
@@ -162,9 +166,10 @@ class PlanBuilder:
         )
 
         def run() -> str:
+            pinned = self.pinned_request(request)
             for attempt in range(1, BOOKING_ATTEMPTS + 1):
                 try:
-                    booking = self.carrier.book(request)
+                    booking = self.carrier.book(pinned)
                     break
                 except BookingError as exc:
                     if exc.retryable and attempt < BOOKING_ATTEMPTS:
@@ -180,6 +185,19 @@ class PlanBuilder:
                 self.carrier.cancel(booking, key + ":undo")
 
         self.plan.add("book", key, f"book {service} for {order.id}", run, undo)
+
+    def pinned_request(self, request: BookingRequest) -> BookingRequest:
+        """The request first sent under this booking's key. A resumed run rebuilds its
+        request from a fresh view, where its own commit steps may already have moved the
+        node's backlog (so `ready_at`): the carrier would refuse the key for "another
+        request", and the first booking could not be cancelled. So the first request is
+        recorded before it is sent, and any later attempt sends exactly that one."""
+        pin = f"{request.idempotency_key}:request"
+        stored = self.store.marked(pin)
+        if stored is not None:
+            return BookingRequest.model_validate(stored)
+        self.store.mark_effect(pin, "booking_request", request.model_dump(mode="json"))
+        return request
 
     # -- commit steps ---------------------------------------------------------------------
     def release_old(self, index: int, order: Order, lines: list[ActionLine]) -> None:
@@ -208,7 +226,8 @@ class PlanBuilder:
             )
 
     def _release_hold(self, node: str, line: ActionLine, key: str) -> str:
-        freed = self.store.release_hold(node, line.sku, line.qty, key)
+        effect = self.store.release_hold(node, line.sku, line.qty, key)
+        freed = effect.after.get("released", line.qty)
         return f"freed {freed} x {line.sku} at {node}"
 
     def _backlog(self, node: str, units: int, key: str) -> str:
@@ -235,7 +254,7 @@ class PlanBuilder:
     # -- one action -----------------------------------------------------------------------
     def add_action(self, index: int, action: Action) -> None:
         kind = action.type
-        order = self.view.orders.get(action.order or "")
+        order = self.orders.get(action.order or "")
         if kind is ActionType.NOTIFY_CUSTOMER:
             self.notify(index, action)
             return
@@ -357,6 +376,17 @@ class PlanBuilder:
         self.plan.add("notify", key, f"notify customer of {action.order}", run)
 
 
+@dataclass
+class CommitMarker:
+    """The run's commit marker: written with the first commit step, holding the orders as
+    they were before any commit step; `begun` once it is in the store."""
+
+    key: str
+    begun: bool
+    candidate: str
+    orders: dict[str, Any]
+
+
 def execute(
     store: Store,
     carrier: CarrierAdapter,
@@ -368,9 +398,24 @@ def execute(
     release_at: datetime,
     autonomous: bool = True,
 ) -> Execution:
-    """Run the candidate's operations in order; on a fallible failure undo what was done."""
-    builder = PlanBuilder(store, carrier, view, exception_id, attempt, release_at)
+    """Run the candidate's operations in order; on a fallible failure undo what was done.
+
+    Once every fallible step has succeeded a commit marker is written, holding the orders as
+    they were before any commit step. A run resumed after it rebuilds its plan from those
+    orders (not from the fresh view, where the order may already sit at its new node: its
+    "old" hold would be the new one), re-runs none of the fallible steps (nothing re-run can
+    then fail and "compensate" work whose commit steps are in the store) and finishes the
+    commit steps, each idempotent by key."""
+    committed = f"{exception_id}:{attempt}:commit"
+    recorded = store.marked(committed)
+    orders: dict[str, Order] = dict(view.orders)
+    if recorded is not None:
+        orders |= {
+            oid: Order.model_validate(data) for oid, data in recorded.get("orders", {}).items()
+        }
+    builder = PlanBuilder(store, carrier, view, exception_id, attempt, release_at, orders)
     execution = Execution(attempt=attempt, candidate=candidate.id)
+    touched = sorted({o for a in candidate.actions for o in a.touched_orders() if o in orders})
     try:
         for index, action in enumerate(candidate.actions):
             builder.add_action(index, action)
@@ -380,6 +425,9 @@ def execute(
             execution.unbookable_services.append(exc.service)
         return execution
     done: list[Operation] = []
+    commit = CommitMarker(committed, recorded is not None, candidate.id, {
+        oid: orders[oid].model_dump(mode="json") for oid in touched
+    })  # fmt: skip
     groups = batches(builder.plan.ordered())
     for number, batch in enumerate(groups, start=1):
         for conflicts in range(UNIT_ATTEMPTS):
@@ -387,7 +435,7 @@ def execute(
             try:
                 result = _run_batch(
                     store, exception_id, builder, candidate, autonomous, batch, done, execution,
-                    last=number == len(groups),
+                    commit, last=number == len(groups),
                 )  # fmt: skip
                 break
             except Exception as exc:
@@ -420,12 +468,32 @@ def _run_batch(
     batch: list[Operation],
     done: list[Operation],
     execution: Execution,
+    commit: CommitMarker,
     *,
     last: bool,
 ) -> Execution | None:
     """Run one batch (one transaction unless it is a booking); the execution if a fallible
-    step failed (what was done is compensated), else None."""
+    step failed (what was done is compensated), else None.
+
+    A fallible batch of a run resumed after its commit marker is not re-run. The first commit
+    batch writes the marker in its own transaction, so the marker and the commit steps land
+    together or not at all."""
+    if _kind(batch[0]) != "commit" and commit.begun:
+        for op in batch:
+            execution.steps.append(
+                StepRecord(
+                    step=op.stage, key=op.key, status=StepStatus.DONE,
+                    detail="done before a restart",
+                )
+            )  # fmt: skip
+        if last:
+            applied(store, exception_id, builder, candidate, autonomous)
+        return None
     with store.unit_of_work() if _kind(batch[0]) != "book" else nullcontext():
+        if _kind(batch[0]) == "commit" and not commit.begun:
+            store.mark_effect(
+                commit.key, "commit_begun", {"candidate": commit.candidate, "orders": commit.orders}
+            )
         for op in batch:
             try:
                 detail = op.run()
@@ -450,6 +518,8 @@ def _run_batch(
             store.append_action_log(exception_id, op.stage, op.key, "done", {"detail": detail})
         if last:  # the audit entries commit with the last writes
             applied(store, exception_id, builder, candidate, autonomous)
+    if _kind(batch[0]) == "commit":
+        commit.begun = True
     return None
 
 

@@ -33,14 +33,16 @@ def learn(state: ResolverState, runtime: Runtime[ResolverContext]) -> ResolverSt
     ctx = runtime.context
     status = state.get("status") or DecisionStatus.AUTO_RESOLVED
     decision = assemble_decision(ctx, state, status)
-    with ctx.store.unit_of_work():  # the decision, its audit entry and its notice: one commit
-        persist(ctx, state, decision)
-        if status is DecisionStatus.AUTO_RESOLVED and decision.actions:
-            ctx.store.enqueue_outbox(
+    messages = []
+    if status is DecisionStatus.AUTO_RESOLVED and decision.actions:
+        messages.append(
+            (
                 "auto_resolved",
                 {"exception_id": decision.exception_id, "rationale": decision.rationale},
-                key=f"auto-resolved:{decision.exception_id}",
+                f"auto-resolved:{decision.exception_id}",
             )
+        )
+    persist(ctx, state, decision, messages)
     if ctx.memory is not None:
         try:
             ctx.memory.remember(precedent_of(ctx, state, decision))

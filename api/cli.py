@@ -270,6 +270,25 @@ def eval_bench(
     )
 
 
+@eval_app.command("soak")
+def eval_soak(
+    n: Annotated[int, typer.Option("--n", help="Exceptions to fire")] = 10_000,
+    clients: Annotated[int, typer.Option(help="Concurrent clients")] = 8,
+    orders: Annotated[
+        int | None, typer.Option(help="Orders in the network (default: n/5, 50..2000)")
+    ] = None,
+    db: DbOption = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write soak.json, soak-rss.csv, soak-rss.svg")
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Soak the HTTP API on loopback: N exceptions from concurrent clients; count the store."""
+    from evals.soak import soak_command
+
+    raise typer.Exit(code=soak_command(n, clients, orders, db, out, json_out))
+
+
 @eval_app.command("gap")
 def eval_gap(
     files: Annotated[list[Path], typer.Argument(help="OR-Library GAP instance files")],

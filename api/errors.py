@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.schemas import ErrorBody, ErrorCode, FieldProblem
 from tools.decisions import Decision
 from tools.inputs import InputError, field_path
+
+log = logging.getLogger(__name__)
 
 SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
 HTTP_CODES: dict[int, ErrorCode] = {
@@ -105,7 +109,27 @@ def install_error_handlers(app: FastAPI) -> None:
         body = ErrorBody(error=code, message=str(exc.detail))
         return error_response(exc.status_code, body, getattr(exc, "headers", None))
 
+    async def on_database(request: Request, exc: Exception) -> Any:
+        # The store is unreachable or failing: a clear 503, never a 500, and never the SQL or
+        # its parameters (they hold request data) in the answer.
+        assert isinstance(exc, DBAPIError)
+        log.warning(
+            "store unavailable during %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__,
+        )
+        body = ErrorBody(
+            error="unavailable",
+            message=(
+                "the store (database) is unavailable; retry later. Steps already completed "
+                "are kept and an interrupted resolution resumes when the store is back."
+            ),
+        )
+        return error_response(503, body, {"Retry-After": "5"})
+
     app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(DBAPIError, on_database)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
 

@@ -22,6 +22,9 @@ from tools.store import ExceptionStatus, InvalidRequest
 
 router = APIRouter(prefix="/v1/exceptions", tags=["exceptions"])
 
+# Beyond any real queue, and within a 64-bit SQL integer (a larger offset overflowed: 500).
+MAX_OFFSET = 1_000_000_000
+
 StatusFilter = Annotated[
     ExceptionStatus | None, Query(description="Only exceptions in this status")
 ]
@@ -98,7 +101,7 @@ async def list_exceptions(
     principal: Annotated[Principal, Depends(viewer)],
     status: StatusFilter = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> ExceptionPage:
     """Newest first."""
     store = runtime_of(request).resolver.store

@@ -98,6 +98,33 @@ def _detail_datetime(details: Mapping[str, Any], key: str, notes: list[str]) -> 
     return None
 
 
+# A restock further out than this is not a plan anyone can promise against (and an absurd
+# date, e.g. year 9999 from a hostile reading of free text, must not overflow date maths).
+MAX_RESTOCK_DAYS = 365
+
+
+def _restock(event: ExceptionEvent, notes: list[str]) -> datetime | None:
+    """When the stock comes back (details.restock_at, or restock_days after the event), if
+    within MAX_RESTOCK_DAYS of the event; anything further is ignored, with a note."""
+    start = event.occurred_at.astimezone(UTC)
+    restock = _detail_datetime(event.details, "restock_at", notes)
+    if restock is None:
+        days = _detail_int(event.details, "restock_days", notes)
+        if days is None:
+            return None
+        if days > MAX_RESTOCK_DAYS:
+            notes.append(f"ignored details.restock_days={days}: more than {MAX_RESTOCK_DAYS}")
+            return None
+        return start + timedelta(days=days)
+    if restock - start > timedelta(days=MAX_RESTOCK_DAYS):
+        notes.append(
+            f"ignored details.restock_at={restock.isoformat()}: more than "
+            f"{MAX_RESTOCK_DAYS} days after the event"
+        )
+        return None
+    return restock
+
+
 def _detail_str(details: Mapping[str, Any], key: str, notes: list[str]) -> str | None:
     value = details.get(key)
     if value is None:
@@ -421,11 +448,7 @@ def apply_event(view: NetworkView, event: ExceptionEvent) -> tuple[NetworkView, 
     orders, skipped = _affected(view, event, notes)
     ch = _Changes(view=view, event=event, orders=orders, notes=notes)
     _HANDLERS[event.type](ch)
-    restock = _detail_datetime(event.details, "restock_at", notes)
-    if restock is None:
-        restock_days = _detail_int(event.details, "restock_days", notes)
-        if restock_days is not None:
-            restock = event.occurred_at.astimezone(UTC) + timedelta(days=restock_days)
+    restock = _restock(event, notes)
     new_view = _changed_view(ch)
     if not orders:
         notes.append("no actionable order in the event's reach")

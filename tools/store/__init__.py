@@ -43,6 +43,7 @@ from tools.store import (
     audit,
     bookings,
     chat_log,
+    decision_commit,
     effects,
     exception_queue,
     learning,
@@ -270,6 +271,10 @@ class Store:
         """Record a milestone under `key`; True the first time it is recorded."""
         return effects.mark(self._engine, key, kind, payload or {}, self.now())
 
+    def marked(self, key: str) -> dict[str, Any] | None:
+        """The payload recorded by `mark_effect(key, ...)`, or None if nothing was."""
+        return effects.marked(self._engine, key)
+
     def effect_applied(self, key: str) -> bool:
         """Whether anything (effect, reservation, booking) was applied under `key`."""
         return effects.effect_applied(self._engine, key)
@@ -356,10 +361,14 @@ class Store:
         self,
         exception_id: str,
         decision: Decision,
-        status: ExceptionStatus | DecisionStatus | str | None = None,
-    ) -> None:
-        """`save_decision` without reading the record back."""
-        exception_queue.record_decision(self._engine, exception_id, decision, status, self.now())
+        log_payload: dict[str, Any],
+        messages: Sequence[tuple[str, dict[str, Any], str]] = (),
+    ) -> ExceptionRecord:
+        """File a decision atomically: the exception's decision and status, its decision-log
+        row and its outbox messages `(kind, payload, key)` (insert-if-absent by key)."""
+        return decision_commit.record_decision(
+            self._engine, exception_id, decision, log_payload, messages, self.now()
+        )
 
     def set_exception_status(
         self, exception_id: str, status: ExceptionStatus | str

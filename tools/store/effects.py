@@ -532,6 +532,16 @@ def effect_applied(engine: Engine, key: str) -> bool:
         return ledger.applied(conn, key)
 
 
+def marked(engine: Engine, key: str) -> dict[str, Any] | None:
+    """The payload a milestone was recorded with under `key`, or None if it never was."""
+    with read_connection(engine) as conn:
+        found = ledger.read(conn, key)
+    if found is None:
+        return None
+    request: dict[str, Any] = found[1].get("request") or {}
+    return request
+
+
 def mark(engine: Engine, key: str, kind: str, payload: dict[str, Any], now: datetime) -> bool:
     """Record a milestone under `key` (e.g. "the act step of attempt 1 began"); True the first
     time, False when it was already recorded. Same ledger as the effects, so it is exact."""

@@ -95,18 +95,6 @@ def save_decision(
     return _record(row)
 
 
-def record_decision(
-    engine: Engine,
-    exception_id: str,
-    decision: Decision,
-    status: ExceptionStatus | DecisionStatus | str | None,
-    now: datetime,
-) -> None:
-    """`save_decision` without reading the record back (the resolver's hot path)."""
-    with write_connection(engine) as conn:
-        _write_decision(conn, exception_id, decision, status, now)
-
-
 def _write_decision(
     conn: Connection,
     exception_id: str,
@@ -149,8 +137,8 @@ def list_exceptions(
     """Newest first (ties by id, descending)."""
     if not 0 < limit <= MAX_PAGE:
         raise InvalidRequest("limit", f"must be between 1 and {MAX_PAGE}, got {limit}")
-    if offset < 0:
-        raise InvalidRequest("offset", f"must be >= 0, got {offset}")
+    if not 0 <= offset < 2**63:
+        raise InvalidRequest("offset", f"must be between 0 and 2**63 - 1, got {offset}")
     stmt = select(EXCEPTIONS)
     if status is not None:
         stmt = stmt.where(EXCEPTIONS.c.status == _status(status))

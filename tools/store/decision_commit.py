@@ -1,0 +1,74 @@
+"""Filing a decision in one transaction: the exception's current decision and status, its
+row in the append-only decision log, and the messages it sends (outbox, insert-if-absent by
+key). Either all of it is on record or none: a database failing half-way through can never
+leave a decided exception without its audit row or its notification (the run then stays
+unfinished, and the start-up's recovery files it again)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from tools.decisions import Decision
+from tools.store.dialect import insert_if_absent
+from tools.store.engine import write_connection
+from tools.store.errors import InvalidRequest, NotFound
+from tools.store.exception_queue import _record, _status
+from tools.store.ledger import check_key
+from tools.store.models import ExceptionRecord, OutboxStatus
+from tools.store.schema import DECISION_LOG, EXCEPTIONS, OUTBOX
+
+# (kind, payload, key) of a message to queue with the decision.
+OutboxMessage = tuple[str, dict[str, Any], str]
+
+
+def record_decision(
+    engine: Engine,
+    exception_id: str,
+    decision: Decision,
+    log_payload: dict[str, Any],
+    messages: Sequence[OutboxMessage],
+    now: datetime,
+) -> ExceptionRecord:
+    for kind, _, key in messages:
+        check_key(key)
+        if not kind:
+            raise InvalidRequest("kind", "must be a non-empty string")
+    with write_connection(engine) as conn:
+        changed = conn.execute(
+            update(EXCEPTIONS)
+            .where(EXCEPTIONS.c.id == exception_id)
+            .values(
+                decision=decision.model_dump(mode="json"),
+                status=_status(decision.status),
+                updated_at=now,
+            )
+        ).rowcount
+        if changed != 1:
+            raise NotFound("exception", exception_id)
+        conn.execute(
+            insert(DECISION_LOG).values(
+                exception_id=exception_id, recorded_at=now, payload=log_payload
+            )
+        )
+        for kind, payload, key in messages:
+            insert_if_absent(
+                conn,
+                OUTBOX,
+                {
+                    "key": key,
+                    "kind": kind,
+                    "payload": payload,
+                    "status": OutboxStatus.PENDING.value,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "last_error": None,
+                    "created_at": now,
+                    "sent_at": None,
+                },
+            )
+        row = conn.execute(select(EXCEPTIONS).where(EXCEPTIONS.c.id == exception_id)).one()
+    return _record(row)
