@@ -59,7 +59,9 @@ async def test_healthz_reports_components(api: Api) -> None:
     body = response.json()
     assert body["status"] == "ok"
     assert body["database"] == {"ok": True, "detail": "sqlite"}
-    assert body["checkpointer"]["ok"] and body["checkpointer"]["detail"] == "AsyncSqliteSaver"
+    assert (
+        body["checkpointer"]["ok"] and body["checkpointer"]["detail"] == "AsyncSqliteCheckpointer"
+    )
     assert body["network_loaded"] is True
     assert body["llm"] == {"configured": False, "model": None}
     assert body["slack"]["configured"] is False
