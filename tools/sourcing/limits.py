@@ -10,7 +10,7 @@ destination region.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
 from tools.network import Channel, Node, NodeKind, TransportMode
@@ -36,6 +36,11 @@ class SourcingLimits:
     # Re-promise candidates move the promise at most this many days (None: no cap). Backorders
     # are the last resort and are not capped here (the guardrails send them to a person).
     max_repromise_days: float | None = None
+    # Answers of `carrier_allowed` by (carrier, regions): the limits are frozen, and candidate
+    # generation asks the same few questions thousands of times per decision.
+    _carrier_answers: dict[tuple[str, tuple[str, ...]], bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.max_split_nodes < 1:
@@ -50,7 +55,7 @@ class SourcingLimits:
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> SourcingLimits:
         """From the plain dict a policy produces (unknown keys are an error naming them)."""
-        known = set(cls.__dataclass_fields__)
+        known = {f.name for f in fields(cls) if f.init}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown sourcing limit(s): {', '.join(unknown)}")
@@ -63,6 +68,14 @@ class SourcingLimits:
 
     def carrier_allowed(self, carrier_id: str, *regions: str) -> bool:
         """May `carrier_id` carry a shipment touching all of `regions`?"""
+        answers = self._carrier_answers
+        key = (carrier_id, regions)
+        answer = answers.get(key)
+        if answer is None:
+            answer = answers[key] = self._carrier_allowed(carrier_id, regions)
+        return answer
+
+    def _carrier_allowed(self, carrier_id: str, regions: tuple[str, ...]) -> bool:
         for region in regions:
             for key in (region, ANY_REGION):
                 if carrier_id in self.carrier_deny.get(key, frozenset()):
