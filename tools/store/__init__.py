@@ -363,10 +363,10 @@ class Store:
         decision: Decision,
         log_payload: dict[str, Any],
         messages: Sequence[tuple[str, dict[str, Any], str]] = (),
-    ) -> ExceptionRecord:
+    ) -> None:
         """File a decision atomically: the exception's decision and status, its decision-log
         row and its outbox messages `(kind, payload, key)` (insert-if-absent by key)."""
-        return decision_commit.record_decision(
+        decision_commit.record_decision(
             self._engine, exception_id, decision, log_payload, messages, self.now()
         )
 

@@ -10,15 +10,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, update
 
 from tools.decisions import Decision
 from tools.store.dialect import insert_if_absent
 from tools.store.engine import write_connection
 from tools.store.errors import InvalidRequest, NotFound
-from tools.store.exception_queue import _record, _status
+from tools.store.exception_queue import _status
 from tools.store.ledger import check_key
-from tools.store.models import ExceptionRecord, OutboxStatus
+from tools.store.models import OutboxStatus
 from tools.store.schema import DECISION_LOG, EXCEPTIONS, OUTBOX
 
 # (kind, payload, key) of a message to queue with the decision.
@@ -32,7 +32,9 @@ def record_decision(
     log_payload: dict[str, Any],
     messages: Sequence[OutboxMessage],
     now: datetime,
-) -> ExceptionRecord:
+) -> None:
+    """File a decision in one transaction: the exception's decision and status, its
+    decision-log row and its outbox messages (insert-if-absent by key); no read-back."""
     for kind, _, key in messages:
         check_key(key)
         if not kind:
@@ -70,5 +72,3 @@ def record_decision(
                     "sent_at": None,
                 },
             )
-        row = conn.execute(select(EXCEPTIONS).where(EXCEPTIONS.c.id == exception_id)).one()
-    return _record(row)
