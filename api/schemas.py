@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from agents.assistant.models import ToolCallRecord
+from agents.assistant.reads import NodeLevel
 from agents.state import Execution, Signals
 from tools.decisions import Decision
 from tools.events import ExceptionEvent
@@ -160,9 +161,6 @@ class HealthReport(Model):
     llm: LlmHealth
     slack: SlackHealth
     version: str
-
-
-NodeLevel = Literal["ok", "busy", "overloaded", "degraded", "closed"]
 
 
 class NodeHealth(Model):

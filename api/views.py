@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 
+from agents.assistant.reads import BUSY_UTILIZATION, node_level
 from agents.state import Execution, Signals
 from api.schemas import (
     ApprovalItem,
@@ -17,7 +18,6 @@ from api.schemas import (
     LaneHealth,
     NetworkHealth,
     NodeHealth,
-    NodeLevel,
 )
 from guardrails.policy import Policy
 from tools.decisions import Decision
@@ -25,7 +25,6 @@ from tools.store import ApprovalRecord, ExceptionRecord, ExceptionStatus, NoNetw
 from tools.store.schema import EXCEPTIONS
 
 # A node at or above this utilisation (but under the policy's limit) is shown as busy.
-BUSY_UTILIZATION = 0.8
 
 
 def cost_delta(decision: Decision | None) -> float | None:
@@ -118,18 +117,6 @@ def approval_item(store: Store, approval: ApprovalRecord) -> ApprovalItem:
 
 def approval_items(store: Store, status: str | None) -> list[ApprovalItem]:
     return [approval_item(store, a) for a in store.list_approvals(status=status)]
-
-
-def node_level(status: str, utilization: float, limit: float) -> NodeLevel:
-    if status == "closed":
-        return "closed"
-    if utilization >= limit:
-        return "overloaded"
-    if status == "degraded":
-        return "degraded"
-    if utilization >= BUSY_UTILIZATION:
-        return "busy"
-    return "ok"
 
 
 def network_health(store: Store, policy: Policy) -> NetworkHealth:

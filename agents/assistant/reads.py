@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -277,7 +277,11 @@ def explain_decision(store: Store, ref: str) -> Explanation:
     return result
 
 
-def node_level(status: str, utilization: float, limit: float) -> str:
+NodeLevel = Literal["ok", "busy", "overloaded", "degraded", "closed"]
+
+
+def node_level(status: str, utilization: float, limit: float) -> NodeLevel:
+    """A node's health level: the one rule the API, the console and the assistant share."""
     if status == "closed":
         return "closed"
     if utilization >= limit:
