@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from agents.resolver import Resolver
-from tests.agents.graph.fakes import event, llm_endpoint, offered_ids
+from tests.agents.graph.fakes import event, honest_reading, llm_endpoint, offered_ids
 from tests.agents.llm_fakes import API_KEY, completion, recorded, recorded_429
 from tests.api.conftest import auth
 from tests.reliability.harness import (
@@ -54,28 +54,6 @@ def respond_with(choice: Answer, classification: Any = None) -> Callable[..., ht
         return httpx.Response(200, json=completion(classification or honest_reading()))
 
     return respond
-
-
-def honest_reading(**changes: Any) -> dict[str, Any]:
-    reading: dict[str, Any] = {
-        "event_type": "node_outage",
-        "orders": [],
-        "node": "STORE-BOS",
-        "carrier": None,
-        "region": None,
-        "sku": None,
-        "confidence": 0.9,
-        "details": {
-            "short_qty": None,
-            "backlog_units": None,
-            "capacity_units_per_day": None,
-            "delay_days": None,
-            "restock_at": None,
-            "carrier_service": None,
-        },
-        "summary": "STORE-BOS closed by flooding",
-    }
-    return reading | changes
 
 
 CLAIM = (

@@ -91,3 +91,27 @@ def llm_endpoint(responder: Responder | httpx.Response) -> Iterator[respx.Route]
 def event(**fields: Any) -> ExceptionEvent:
     base: dict[str, Any] = {"occurred_at": "2026-11-24T09:05:00Z", "source": "wms"}
     return ExceptionEvent.model_validate(base | fields)
+
+
+def honest_reading(**changes: Any) -> dict[str, Any]:
+    """An LLM's faithful structured reading of "STORE-BOS closed by flooding"; `changes`
+    override fields (hostile variants)."""
+    reading: dict[str, Any] = {
+        "event_type": "node_outage",
+        "orders": [],
+        "node": "STORE-BOS",
+        "carrier": None,
+        "region": None,
+        "sku": None,
+        "confidence": 0.9,
+        "details": {
+            "short_qty": None,
+            "backlog_units": None,
+            "capacity_units_per_day": None,
+            "delay_days": None,
+            "restock_at": None,
+            "carrier_service": None,
+        },
+        "summary": "STORE-BOS closed by flooding",
+    }
+    return reading | changes

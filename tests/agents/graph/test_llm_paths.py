@@ -11,7 +11,14 @@ import pytest
 
 import agents.decide
 from tests.agents.graph.checks import assert_respects_policy
-from tests.agents.graph.fakes import choose, event, llm_endpoint, offered_ids, open_resolver
+from tests.agents.graph.fakes import (
+    choose,
+    event,
+    honest_reading,
+    llm_endpoint,
+    offered_ids,
+    open_resolver,
+)
 from tests.agents.llm_fakes import API_KEY, completion, recorded, recorded_429
 from tools.decisions import Action, ActionLine, ActionType, Candidate, ScoreBreakdown
 from tools.inputs import load_snapshot
@@ -242,26 +249,7 @@ def test_unstructured_is_classified_then_resolved(tmp_path: Path, northeast_path
             return choose(lambda ids: ids[0])(request)
         return httpx.Response(
             200,
-            json=completion(
-                {
-                    "event_type": "node_outage",
-                    "orders": [],
-                    "node": "STORE-BOS",
-                    "carrier": None,
-                    "region": None,
-                    "sku": None,
-                    "confidence": 0.9,
-                    "details": {
-                        "short_qty": None,
-                        "backlog_units": None,
-                        "capacity_units_per_day": None,
-                        "delay_days": None,
-                        "restock_at": None,
-                        "carrier_service": None,
-                    },
-                    "summary": "STORE-BOS closed by flooding",
-                }
-            ),
+            json=completion(honest_reading()),
         )
 
     snap = load_snapshot(northeast_path)
