@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, insert, select
+from sqlalchemy import CursorResult, Engine, bindparam, insert, select
 
 from tools.store.engine import read_connection, write_connection
 from tools.store.errors import StoreError
@@ -27,6 +27,13 @@ from tools.store.schema import ACTION_LOG, APPROVAL_LOG, DECISION_LOG, OUTCOME_L
 
 # The action_log status of an action that really changed the world (what rate limits count).
 ACTION_APPLIED = "applied"
+# Built once (building a statement costs more than running it on the decision path).
+_INSERT_ACTION = insert(ACTION_LOG)
+_RECENT_APPLIED = select(ACTION_LOG.c.nodes).where(
+    ACTION_LOG.c.recorded_at >= bindparam("since"),
+    ACTION_LOG.c.status == ACTION_APPLIED,
+    ACTION_LOG.c.autonomous.is_(True),
+)
 
 
 def _new_id(result: CursorResult[Any]) -> int:
@@ -63,16 +70,17 @@ def append_action_log(
     per-node rate limit (`recent_actions_by_node`)."""
     with write_connection(engine) as conn:
         result = conn.execute(
-            insert(ACTION_LOG).values(
-                exception_id=exception_id,
-                recorded_at=now,
-                step=step,
-                key=key,
-                status=status,
-                nodes=list(nodes),
-                autonomous=autonomous,
-                detail=detail,
-            )
+            _INSERT_ACTION,
+            {
+                "exception_id": exception_id,
+                "recorded_at": now,
+                "step": step,
+                "key": key,
+                "status": status,
+                "nodes": list(nodes),
+                "autonomous": autonomous,
+                "detail": detail,
+            },
         )
     return _new_id(result)
 
@@ -162,13 +170,7 @@ def recent_actions_by_node(engine: Engine, since: datetime) -> dict[str, int]:
     """Autonomous applied actions per node recorded at or after `since` (an action that
     sends work to two nodes counts once for each)."""
     with read_connection(engine) as conn:
-        rows = conn.execute(
-            select(ACTION_LOG.c.nodes).where(
-                ACTION_LOG.c.recorded_at >= since,
-                ACTION_LOG.c.status == ACTION_APPLIED,
-                ACTION_LOG.c.autonomous.is_(True),
-            )
-        ).scalars()
+        rows = conn.execute(_RECENT_APPLIED, {"since": since}).scalars()
         counts: Counter[str] = Counter()
         for nodes in rows:
             counts.update(set(nodes))

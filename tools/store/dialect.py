@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, Executable, Table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -19,16 +19,27 @@ def is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+# Built once per (backend, table): building a statement costs more than running it.
+_INSERT_IF_ABSENT: dict[tuple[bool, str], Executable] = {}
+
+
 def insert_if_absent(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING; True when this call inserted the row.
 
     Race-safe on both backends: on PostgreSQL a concurrent insert of the same key waits for
     the other transaction and then does nothing; on SQLite writers are serialised anyway.
     """
-    stmt = (pg_insert if is_postgres(conn) else sqlite_insert)(table).values(**values)
-    # rowcount of an INSERT is only reported when asked for (SQLAlchemy 2.x).
-    stmt = stmt.on_conflict_do_nothing().execution_options(preserve_rowcount=True)
-    return conn.execute(stmt).rowcount == 1
+    postgres = is_postgres(conn)
+    stmt = _INSERT_IF_ABSENT.get((postgres, table.name))
+    if stmt is None:
+        # rowcount of an INSERT is only reported when asked for (SQLAlchemy 2.x).
+        stmt = (
+            (pg_insert if postgres else sqlite_insert)(table)
+            .on_conflict_do_nothing()
+            .execution_options(preserve_rowcount=True)
+        )
+        _INSERT_IF_ABSENT[(postgres, table.name)] = stmt
+    return conn.execute(stmt, values).rowcount == 1
 
 
 def advisory_xact_lock(conn: Connection, key: int) -> None:

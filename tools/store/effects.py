@@ -25,7 +25,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
 from tools.decisions import ActionLine
 from tools.network import Allocation, OrderLine, OrderStatus
@@ -61,8 +61,12 @@ def _run(
         return result
 
 
+# Statements of the hot path, built once.
+_ORDER_FOR_UPDATE = select(ORDERS).where(ORDERS.c.id == bindparam("k")).with_for_update()
+
+
 def _order_row(conn: Connection, order_id: str) -> Any:
-    row = conn.execute(select(ORDERS).where(ORDERS.c.id == order_id).with_for_update()).first()
+    row = conn.execute(_ORDER_FOR_UPDATE, {"k": order_id}).first()
     if row is None:
         raise NotFound("order", order_id)
     return row
@@ -88,8 +92,16 @@ def _positive(value: int, field: str) -> int:
     return value
 
 
+_ID_OF = {
+    t.name: select(t.c.id).where(t.c.id == bindparam("k")) for t in (NODES, SERVICES, ORDERS, SKUS)
+}
+
+
 def _exists(conn: Connection, table: Any, ident: str) -> bool:
-    return conn.execute(select(table.c.id).where(table.c.id == ident)).first() is not None
+    stmt = _ID_OF.get(table.name)
+    if stmt is None:
+        stmt = select(table.c.id).where(table.c.id == bindparam("k"))
+    return conn.execute(stmt, {"k": ident}).first() is not None
 
 
 # ---------------------------------------------------------------- orders

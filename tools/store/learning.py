@@ -30,19 +30,20 @@ from tools.view import lane_key
 
 PRIOR_STRENGTH = 20.0
 FORGETTING = 0.97
+# Read on every decision: built once.
+_LANES = select(LANE_RELIABILITY).order_by(LANE_RELIABILITY.c.carrier, LANE_RELIABILITY.c.region)
+_ACCURACY = select(NODE_ACCURACY).order_by(NODE_ACCURACY.c.node)
 
 
 def reliability_posteriors(conn: Connection) -> dict[str, float]:
     """Posterior mean on-time rate per `CARRIER/REGION` lane that has observations."""
-    rows = conn.execute(
-        select(LANE_RELIABILITY).order_by(LANE_RELIABILITY.c.carrier, LANE_RELIABILITY.c.region)
-    )
+    rows = conn.execute(_LANES)
     return {lane_key(r.carrier, r.region): r.alpha / (r.alpha + r.beta) for r in rows}
 
 
 def accuracy_posteriors(conn: Connection) -> dict[str, float]:
     """Posterior mean inventory accuracy per node that has observations."""
-    rows = conn.execute(select(NODE_ACCURACY).order_by(NODE_ACCURACY.c.node))
+    rows = conn.execute(_ACCURACY)
     return {r.node: r.alpha / (r.alpha + r.beta) for r in rows}
 
 

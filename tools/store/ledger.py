@@ -14,13 +14,21 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, select, update
+from sqlalchemy import Connection, bindparam, exists, select, update
 
 from tools.store.dialect import insert_if_absent
 from tools.store.errors import InvalidRequest, KeyConflict
 from tools.store.schema import BOOKINGS, EFFECTS, RESERVATIONS
 
 MAX_KEY_LENGTH = 255
+# Built once (building a statement costs more than running it); the key is bound per call.
+_READ = select(EFFECTS.c.kind, EFFECTS.c.payload).where(EFFECTS.c.key == bindparam("k"))
+_FINISH = update(EFFECTS).where(EFFECTS.c.key == bindparam("k"))
+_APPLIED = select(
+    exists().where(EFFECTS.c.key == bindparam("k"))
+    | exists().where(RESERVATIONS.c.key == bindparam("k"))
+    | exists().where(BOOKINGS.c.key == bindparam("k"))
+)
 
 
 def check_key(key: str) -> str:
@@ -50,7 +58,7 @@ def claim(
         conn, EFFECTS, {"key": key, "kind": kind, "payload": payload, "created_at": now}
     ):
         return None
-    row = conn.execute(select(EFFECTS.c.kind, EFFECTS.c.payload).where(EFFECTS.c.key == key)).one()
+    row = conn.execute(_READ, {"k": key}).one()
     if row.kind != kind or row.payload.get("request") != request:
         raise KeyConflict(key, f"{row.kind} {json.dumps(row.payload.get('request'))}")
     result: dict[str, Any] = row.payload["result"]
@@ -60,28 +68,17 @@ def claim(
 def finish(conn: Connection, key: str, request: dict[str, Any], result: dict[str, Any]) -> None:
     """Store the result of the effect `key` (same transaction as `claim`)."""
     conn.execute(
-        update(EFFECTS)
-        .where(EFFECTS.c.key == key)
-        .values(payload={"request": normalised(request), "result": normalised(result)})
+        _FINISH,
+        {"k": key, "payload": {"request": normalised(request), "result": normalised(result)}},
     )
 
 
 def read(conn: Connection, key: str) -> tuple[str, dict[str, Any]] | None:
     """(kind, {"request": ..., "result": ...}) of an applied key, or None."""
-    row = conn.execute(
-        select(EFFECTS.c.kind, EFFECTS.c.payload).where(EFFECTS.c.key == key)
-    ).first()
+    row = conn.execute(_READ, {"k": key}).first()
     return (row.kind, row.payload) if row is not None else None
 
 
 def applied(conn: Connection, key: str) -> bool:
     """Whether anything was applied under `key`: an effect, a reservation or a booking."""
-    return bool(
-        conn.execute(
-            select(
-                exists().where(EFFECTS.c.key == key)
-                | exists().where(RESERVATIONS.c.key == key)
-                | exists().where(BOOKINGS.c.key == key)
-            )
-        ).scalar()
-    )
+    return bool(conn.execute(_APPLIED, {"k": key}).scalar())

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, bindparam, select
 
 from tools.network import (
     Carrier,
@@ -31,6 +31,17 @@ from tools.store.schema import (
 )
 
 _TIME = TypeAdapter(datetime)
+# The decision path's reads, built once (building a statement costs more than running it).
+_META = select(META.c.value).where(META.c.key == bindparam("k"))
+_SKUS = select(SKUS).order_by(SKUS.c.pos, SKUS.c.id)
+_NODES = select(NODES).order_by(NODES.c.pos, NODES.c.id)
+_SERVICES = select(SERVICES).order_by(SERVICES.c.pos, SERVICES.c.id)
+_CARRIERS = select(CARRIERS).order_by(CARRIERS.c.pos, CARRIERS.c.id)
+_INVENTORY_OF_SKUS = select(INVENTORY).where(INVENTORY.c.sku.in_(bindparam("skus", expanding=True)))
+_ORDERS_BY_ID = select(ORDERS).where(ORDERS.c.id.in_(bindparam("ids", expanding=True)))
+_LINES_OF_ORDERS = select(ORDER_LINES).where(
+    ORDER_LINES.c.order_id.in_(bindparam("ids", expanding=True))
+)
 AS_OF_KEY = "as_of"
 LOADED_AT_KEY = "loaded_at"
 
@@ -160,7 +171,7 @@ def _order(row: Row[Any], lines: list[OrderLine]) -> Order:
 
 
 def read_meta(conn: Connection, key: str) -> str | None:
-    return conn.execute(select(META.c.value).where(META.c.key == key)).scalar_one_or_none()
+    return conn.execute(_META, {"k": key}).scalar_one_or_none()
 
 
 def read_as_of(conn: Connection) -> datetime | None:
@@ -169,19 +180,19 @@ def read_as_of(conn: Connection) -> datetime | None:
 
 
 def read_skus(conn: Connection) -> list[Sku]:
-    return [_sku(r) for r in conn.execute(select(SKUS).order_by(SKUS.c.pos, SKUS.c.id))]
+    return [_sku(r) for r in conn.execute(_SKUS)]
 
 
 def read_nodes(conn: Connection) -> list[Node]:
-    return [node_from_row(r) for r in conn.execute(select(NODES).order_by(NODES.c.pos, NODES.c.id))]
+    return [node_from_row(r) for r in conn.execute(_NODES)]
 
 
 def read_carriers(conn: Connection) -> list[Carrier]:
     services: dict[str, list[CarrierService]] = {}
-    for row in conn.execute(select(SERVICES).order_by(SERVICES.c.pos, SERVICES.c.id)):
+    for row in conn.execute(_SERVICES):
         services.setdefault(row.carrier, []).append(_service(row))
     carriers = []
-    for row in conn.execute(select(CARRIERS).order_by(CARRIERS.c.pos, CARRIERS.c.id)):
+    for row in conn.execute(_CARRIERS):
         carriers.append(
             Carrier(
                 id=row.id,
@@ -204,7 +215,7 @@ def read_inventory(
     else:
         rows = []
         for part in chunks(sorted(set(skus))):
-            rows.extend(conn.execute(select(INVENTORY).where(INVENTORY.c.sku.in_(part))))
+            rows.extend(conn.execute(_INVENTORY_OF_SKUS, {"skus": list(part)}))
         rows.sort(key=lambda r: (r.pos, r.node, r.sku))
     return [position_from_row(r) for r in rows]
 
@@ -221,10 +232,8 @@ def read_orders(conn: Connection, ids: Collection[str] | None = None) -> list[Or
     else:
         order_rows, line_rows = [], []
         for part in chunks(sorted(set(ids))):
-            order_rows.extend(conn.execute(select(ORDERS).where(ORDERS.c.id.in_(part))))
-            line_rows.extend(
-                conn.execute(select(ORDER_LINES).where(ORDER_LINES.c.order_id.in_(part)))
-            )
+            order_rows.extend(conn.execute(_ORDERS_BY_ID, {"ids": list(part)}))
+            line_rows.extend(conn.execute(_LINES_OF_ORDERS, {"ids": list(part)}))
         order_rows.sort(key=lambda r: (r.pos, r.id))
         line_rows.sort(key=lambda r: (r.order_id, r.line_no))
     lines: dict[str, list[OrderLine]] = {}

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, select, update
 
 from tools.store.dialect import insert_if_absent
 from tools.store.engine import read_connection, write_connection
@@ -41,8 +41,11 @@ def _reservation(row: Any, replayed: bool = False) -> Reservation:
     )
 
 
+_BY_KEY = select(RESERVATIONS).where(RESERVATIONS.c.key == bindparam("k"))  # built once
+
+
 def _read(conn: Connection, key: str) -> Any:
-    return conn.execute(select(RESERVATIONS).where(RESERVATIONS.c.key == key)).first()
+    return conn.execute(_BY_KEY, {"k": key}).first()
 
 
 def _available(conn: Connection, node: str, sku: str, allow_safety_stock: bool) -> int:
