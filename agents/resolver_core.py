@@ -30,7 +30,7 @@ from tools.decisions import ApprovalStatus, Decision, DecisionStatus, OrderOutco
 from tools.events import ExceptionEvent
 from tools.inputs import InputError
 from tools.settings import Settings
-from tools.store import ApprovalRecord, ExceptionRecord, Store
+from tools.store import ApprovalRecord, ExceptionRecord, NoNetwork, Store
 
 if TYPE_CHECKING:  # chromadb: imported only when precedent memory is used
     from agents.memory import PrecedentMemory
@@ -150,9 +150,12 @@ class ResolverCore:
     # -- exceptions ---------------------------------------------------------------------
     def check_references(self, event: ExceptionEvent) -> None:
         """Unknown ids in an event are bad input: refuse it before anything is written."""
-        if not self.store.has_network():
-            raise InputError("exception event", ["no network loaded: run `execlayer load` first"])
-        view = self.store.view(event.orders)
+        try:
+            view = self.store.view(event.orders)
+        except NoNetwork:
+            raise InputError(
+                "exception event", ["no network loaded: run `execlayer load` first"]
+            ) from None
         problems = [
             f"orders[{i}]: unknown order {o!r}"
             for i, o in enumerate(event.orders)

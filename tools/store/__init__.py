@@ -52,7 +52,7 @@ from tools.store import (
     reservations,
     snapshots,
 )
-from tools.store.engine import make_engine, read_connection, unit_of_work
+from tools.store.engine import is_sqlite, make_engine, read_connection, unit_of_work
 from tools.store.errors import (
     InsufficientStock,
     InvalidRequest,
@@ -82,6 +82,7 @@ from tools.store.models import (
     ReservationState,
     StoredBooking,
 )
+from tools.store.view_cache import ViewCache
 from tools.view import NetworkView
 
 Clock = Callable[[], datetime]
@@ -121,6 +122,8 @@ class Store:
     def __init__(self, engine: Engine, *, clock: Clock = now_utc) -> None:
         self._engine = engine
         self._clock = clock
+        # Network reads reuse what did not change (SQLite only: see tools.store.view_cache).
+        self._views = ViewCache() if is_sqlite(engine) else None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -194,7 +197,7 @@ class Store:
     # ------------------------------------------------------------ reader
 
     def view(self, order_ids: Collection[str] | None = None) -> NetworkView:
-        return reader.view(self._engine, order_ids)
+        return reader.view(self._engine, order_ids, self._views)
 
     def orders_in_scope(
         self,

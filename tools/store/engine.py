@@ -115,6 +115,12 @@ def is_lock_conflict(exc: BaseException) -> bool:
     return "database is locked" in str(orig or "")
 
 
+def in_unit_of_work(engine: Engine) -> bool:
+    """Whether this thread / task has a unit of work open on `engine` (its reads then see
+    writes that may still roll back)."""
+    return _unit_of(engine) is not None
+
+
 def _unit_of(engine: Engine) -> Connection | None:
     current = _UNIT.get()
     return current[1] if current is not None and current[0] is engine else None

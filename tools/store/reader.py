@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Connection, Engine, or_, select
 
 from tools.network import (
     ACTIONABLE_ORDER_STATUSES,
@@ -16,7 +17,7 @@ from tools.network import (
     Order,
     OrderStatus,
 )
-from tools.store.engine import read_connection
+from tools.store.engine import in_unit_of_work, read_connection
 from tools.store.errors import NoNetwork
 from tools.store.learning import accuracy_posteriors, reliability_posteriors
 from tools.store.network_rows import (
@@ -30,33 +31,67 @@ from tools.store.network_rows import (
     read_skus,
 )
 from tools.store.schema import INVENTORY, NODES, ORDER_LINES, ORDERS, SERVICES
+from tools.store.view_cache import ViewCache, read_counters
 from tools.view import NetworkView
 
 
-def view(engine: Engine, order_ids: Collection[str] | None = None) -> NetworkView:
+def view(
+    engine: Engine, order_ids: Collection[str] | None = None, cache: ViewCache | None = None
+) -> NetworkView:
     """All nodes, carriers and SKUs; the given orders (ids not stored are left out) and the
     inventory of their SKUs at every node, or everything when `order_ids` is None; learned
-    reliability and accuracy merged in. Read in one consistent transaction."""
+    reliability and accuracy merged in. Read in one consistent transaction.
+
+    With a `cache` (SQLite, outside a unit of work): parts whose tables did not change since
+    they were read, and whole views whose tables did not change at all, are reused."""
+    if cache is not None and in_unit_of_work(engine):
+        cache = None
     with read_connection(engine) as conn:
-        as_of = read_as_of(conn)
-        if as_of is None:
-            raise NoNetwork
-        if order_ids is None:
-            orders = read_orders(conn)
-            inventory = read_inventory(conn)
-        else:
-            orders = read_orders(conn, order_ids)
-            inventory = read_inventory(conn, {line.sku for o in orders for line in o.lines})
-        snapshot = NetworkSnapshot(
-            as_of=as_of,
-            skus=read_skus(conn),
-            nodes=read_nodes(conn),
-            inventory=inventory,
-            carriers=read_carriers(conn),
-            orders=orders,
-        )
-        reliability = reliability_posteriors(conn)
-        accuracy = accuracy_posteriors(conn)
+        counters = read_counters(conn) if cache is not None else {}
+        if cache is None or not counters:
+            return _read_view(conn, order_ids, _uncached)
+        key = ViewCache.key(counters, order_ids)
+        found = cache.view(key)
+        if found is not None:
+            return found
+
+        def part(name: str, tables: tuple[str, ...], read: Callable[[], T]) -> T:
+            assert cache is not None
+            return cache.part(name, tables, counters, read)
+
+        found = _read_view(conn, order_ids, part)
+    cache.keep(key, found)
+    return found
+
+
+T = TypeVar("T")
+Part = Callable[[str, tuple[str, ...], Callable[[], T]], T]
+
+
+def _uncached(name: str, tables: tuple[str, ...], read: Callable[[], T]) -> T:
+    return read()
+
+
+def _read_view(conn: Connection, order_ids: Collection[str] | None, part: Part[Any]) -> NetworkView:
+    as_of = part("as_of", ("network_meta",), lambda: read_as_of(conn))
+    if as_of is None:
+        raise NoNetwork
+    if order_ids is None:
+        orders = part("orders", ("orders", "order_lines"), lambda: read_orders(conn))
+        inventory = part("inventory", ("inventory",), lambda: read_inventory(conn))
+    else:
+        orders = read_orders(conn, order_ids)
+        inventory = read_inventory(conn, {line.sku for o in orders for line in o.lines})
+    snapshot = NetworkSnapshot(
+        as_of=as_of,
+        skus=part("skus", ("skus",), lambda: read_skus(conn)),
+        nodes=part("nodes", ("nodes",), lambda: read_nodes(conn)),
+        inventory=inventory,
+        carriers=part("carriers", ("carriers", "carrier_services"), lambda: read_carriers(conn)),
+        orders=orders,
+    )
+    reliability = part("reliability", ("lane_reliability",), lambda: reliability_posteriors(conn))
+    accuracy = part("accuracy", ("node_accuracy",), lambda: accuracy_posteriors(conn))
     return NetworkView.of(snapshot, reliability, accuracy)
 
 

@@ -276,6 +276,36 @@ class NodeAccuracyRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+# ---------------------------------------------------------------- change counters
+
+# The network tables whose changes readers may cache across (`tools.store.view_cache`).
+WATCHED_TABLES = (
+    "network_meta",
+    "skus",
+    "nodes",
+    "inventory",
+    "carriers",
+    "carrier_services",
+    "orders",
+    "order_lines",
+    "lane_reliability",
+    "node_accuracy",
+)
+
+
+class ChangeCounterRow(Base):
+    """How often each watched network table has changed. On SQLite, triggers installed by the
+    migration bump a table's row in the same transaction as any insert, update or delete of
+    it (by any process, any tool), so a reader that sees the same counters sees the same
+    rows. PostgreSQL has the table but no triggers (a hot counter row would serialise
+    writers); readers there never cache."""
+
+    __tablename__ = "change_counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
 # ---------------------------------------------------------------- exceptions, approvals, outbox
 
 
@@ -426,3 +456,4 @@ ACTION_LOG = _table(ActionLogRow)
 APPROVAL_LOG = _table(ApprovalLogRow)
 OUTCOME_LOG = _table(OutcomeLogRow)
 CHAT_LOG = _table(ChatLogRow)
+CHANGE_COUNTERS = _table(ChangeCounterRow)
