@@ -4,8 +4,9 @@ State may have moved since the decision (a person may have taken an hour to appr
 plan is evaluated again against a fresh read of the network before anything is touched. If
 it is now denied, the resolver decides again (once); if it now needs approval nobody gave, it
 goes to a person. The re-check happens once per attempt: after a crash mid-execution the
-resumed run finds the attempt's marker and continues with the same keys instead of judging
-its own half-made reservations.
+resumed run finds the attempt's marker (written with the attempt's first store writes, see
+`execute`) and continues with the same keys instead of judging its own half-made
+reservations.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from langgraph.runtime import Runtime
 from agents.context import ResolverContext
 from agents.decide import guard_context
 from agents.decision_record import chosen_candidate
-from agents.execution import execute
+from agents.execution import commit_key, execute
 from agents.perceive import read_network
 from agents.state import ResolverState
 from guardrails.evaluator import denied, evaluate, needs_approval
@@ -33,7 +34,8 @@ def act(state: ResolverState, runtime: Runtime[ResolverContext]) -> ResolverStat
         return {"route": "escalate", "escalation_reason": "no plan was chosen"}
     fresh = read_network(ctx, event, list(chosen.orders))
     begun = f"{event.id}:{attempt}:act"
-    if not ctx.store.effect_applied(begun):
+    marks = ctx.store.marked_many([begun, commit_key(event.id, attempt)])
+    if begun not in marks:
         scope = list(state["signals"].affected_orders) if state.get("signals") else None
         verdicts = evaluate(chosen, guard_context(ctx, fresh.view, scope))
         if denied(verdicts):
@@ -43,7 +45,6 @@ def act(state: ResolverState, runtime: Runtime[ResolverContext]) -> ResolverStat
             )
         if needs_approval(verdicts) and state.get("human") is None:
             return {"verdicts": verdicts, "route": "approve"}
-        ctx.store.mark_effect(begun, "act_begun", {"candidate": chosen.id})
     execution = execute(
         ctx.store,
         ctx.carrier,
@@ -53,6 +54,8 @@ def act(state: ResolverState, runtime: Runtime[ResolverContext]) -> ResolverStat
         chosen,
         release_at=event.occurred_at,
         autonomous=state.get("human") is None,
+        marks=marks,
+        begin=None if begun in marks else (begun, {"candidate": chosen.id}),
     )
     executions = [*(state.get("executions") or []), execution]
     if execution.succeeded:

@@ -28,7 +28,7 @@ from tools.decisions import Action, ActionLine, ActionType, Candidate
 from tools.inventory import InsufficientStock, release, reserve
 from tools.network import Allocation, Order, OrderStatus
 from tools.promise import ready_at
-from tools.store import Store
+from tools.store import KeyConflict, Store
 from tools.store.engine import is_lock_conflict
 from tools.view import NetworkView
 
@@ -193,11 +193,14 @@ class PlanBuilder:
         request", and the first booking could not be cancelled. So the first request is
         recorded before it is sent, and any later attempt sends exactly that one."""
         pin = f"{request.idempotency_key}:request"
+        try:
+            if self.store.mark_effect(pin, "booking_request", request.model_dump(mode="json")):
+                return request
+        except KeyConflict:
+            pass  # recorded before, with the first (other) request: send that one
         stored = self.store.marked(pin)
-        if stored is not None:
-            return BookingRequest.model_validate(stored)
-        self.store.mark_effect(pin, "booking_request", request.model_dump(mode="json"))
-        return request
+        assert stored is not None
+        return BookingRequest.model_validate(stored)
 
     # -- commit steps ---------------------------------------------------------------------
     def release_old(self, index: int, order: Order, lines: list[ActionLine]) -> None:
@@ -387,6 +390,27 @@ class CommitMarker:
     orders: dict[str, Any]
 
 
+def commit_key(exception_id: str, attempt: int) -> str:
+    """The key of an attempt's commit marker (see `execute`)."""
+    return f"{exception_id}:{attempt}:commit"
+
+
+@dataclass
+class BeginMark:
+    """A milestone to record with the run's first store write (in the same transaction), or
+    alone just before it when that first step is a carrier booking (which runs outside any
+    transaction)."""
+
+    key: str
+    payload: dict[str, Any]
+    written: bool = False
+
+    def write(self, store: Store) -> None:
+        if not self.written:
+            store.mark_effect(self.key, "act_begun", self.payload)
+            self.written = True
+
+
 def execute(
     store: Store,
     carrier: CarrierAdapter,
@@ -397,6 +421,8 @@ def execute(
     *,
     release_at: datetime,
     autonomous: bool = True,
+    marks: Mapping[str, dict[str, Any]] | None = None,
+    begin: tuple[str, dict[str, Any]] | None = None,
 ) -> Execution:
     """Run the candidate's operations in order; on a fallible failure undo what was done.
 
@@ -405,9 +431,12 @@ def execute(
     orders (not from the fresh view, where the order may already sit at its new node: its
     "old" hold would be the new one), re-runs none of the fallible steps (nothing re-run can
     then fail and "compensate" work whose commit steps are in the store) and finishes the
-    commit steps, each idempotent by key."""
-    committed = f"{exception_id}:{attempt}:commit"
-    recorded = store.marked(committed)
+    commit steps, each idempotent by key.
+
+    `marks`: the milestones already read (the commit marker is read here if not given);
+    `begin`: a milestone (the act step's "begun") recorded with the first store write."""
+    committed = commit_key(exception_id, attempt)
+    recorded = marks.get(committed) if marks is not None else store.marked(committed)
     orders: dict[str, Order] = dict(view.orders)
     if recorded is not None:
         orders |= {
@@ -429,13 +458,14 @@ def execute(
         oid: orders[oid].model_dump(mode="json") for oid in touched
     })  # fmt: skip
     groups = batches(builder.plan.ordered())
+    first = BeginMark(*begin) if begin is not None else None
     for number, batch in enumerate(groups, start=1):
         for conflicts in range(UNIT_ATTEMPTS):
-            marks = len(done), len(execution.steps), len(execution.unbookable_services)
+            sizes = len(done), len(execution.steps), len(execution.unbookable_services)
             try:
                 result = _run_batch(
                     store, exception_id, builder, candidate, autonomous, batch, done, execution,
-                    commit, last=number == len(groups),
+                    commit, first, last=number == len(groups),
                 )  # fmt: skip
                 break
             except Exception as exc:
@@ -447,14 +477,17 @@ def execute(
                 if conflicts == UNIT_ATTEMPTS - 1:
                     raise
                 log.info("batch of %s lost a lock race; running it again", exception_id)
-                del done[marks[0] :]
-                del execution.steps[marks[1] :]
-                del execution.unbookable_services[marks[2] :]
+                del done[sizes[0] :]
+                del execution.steps[sizes[1] :]
+                del execution.unbookable_services[sizes[2] :]
                 execution.failure = None
         if result is not None:
             return result
     if not groups:
-        applied(store, exception_id, builder, candidate, autonomous)
+        with store.unit_of_work():
+            if first is not None:
+                first.write(store)
+            applied(store, exception_id, builder, candidate, autonomous)
     execution.succeeded = True
     return execution
 
@@ -469,6 +502,7 @@ def _run_batch(
     done: list[Operation],
     execution: Execution,
     commit: CommitMarker,
+    first: BeginMark | None,
     *,
     last: bool,
 ) -> Execution | None:
@@ -489,7 +523,11 @@ def _run_batch(
         if last:
             applied(store, exception_id, builder, candidate, autonomous)
         return None
+    if first is not None and _kind(batch[0]) == "book":
+        first.write(store)  # its own transaction: it must be in the store before the call
     with store.unit_of_work() if _kind(batch[0]) != "book" else nullcontext():
+        if first is not None:
+            first.write(store)
         if _kind(batch[0]) == "commit" and not commit.begun:
             store.mark_effect(
                 commit.key, "commit_begun", {"candidate": commit.candidate, "orders": commit.orders}

@@ -205,13 +205,14 @@ class SimulatedCarrier:
                 )
 
     def _quote(self, request: BookingRequest) -> Booking:
-        found = self.store.carrier_service(request.carrier_service)
+        network = self.store.view(())  # nodes and carriers (cached while unchanged)
+        found = network.services.get(request.carrier_service)
         if found is None or found[0].id != request.carrier:
             raise BookingError(
                 f"{request.carrier} has no service {request.carrier_service!r}", retryable=False
             )
         carrier, service = found
-        node = self.store.get_node(request.node)
+        node = network.nodes.get(request.node)
         if node is None:
             raise BookingError(f"unknown origin node {request.node!r}", retryable=False)
         ship_to = request.ship_to

@@ -278,6 +278,10 @@ class Store:
         """The payload recorded by `mark_effect(key, ...)`, or None if nothing was."""
         return effects.marked(self._engine, key)
 
+    def marked_many(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """`marked` for several keys at once (one read): the ones recorded, with payloads."""
+        return effects.marked_many(self._engine, keys)
+
     def effect_applied(self, key: str) -> bool:
         """Whether anything (effect, reservation, booking) was applied under `key`."""
         return effects.effect_applied(self._engine, key)

@@ -546,19 +546,22 @@ def effect_applied(engine: Engine, key: str) -> bool:
 
 def marked(engine: Engine, key: str) -> dict[str, Any] | None:
     """The payload a milestone was recorded with under `key`, or None if it never was."""
+    return marked_many(engine, [key]).get(key)
+
+
+def marked_many(engine: Engine, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """The payloads of those of `keys` recorded as milestones (one read)."""
+    found: dict[str, dict[str, Any]] = {}
     with read_connection(engine) as conn:
-        found = ledger.read(conn, key)
-    if found is None:
-        return None
-    request: dict[str, Any] = found[1].get("request") or {}
-    return request
+        for key in keys:
+            row = ledger.read(conn, key)
+            if row is not None:
+                found[key] = row[1].get("request") or {}
+    return found
 
 
 def mark(engine: Engine, key: str, kind: str, payload: dict[str, Any], now: datetime) -> bool:
     """Record a milestone under `key` (e.g. "the act step of attempt 1 began"); True the first
     time, False when it was already recorded. Same ledger as the effects, so it is exact."""
     with write_connection(engine) as conn:
-        if ledger.claim(conn, key, kind, payload, now) is not None:
-            return False
-        ledger.finish(conn, key, payload, {"marked": True})
-        return True
+        return ledger.claim(conn, key, kind, payload, now, result={"marked": True}) is None

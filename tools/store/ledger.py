@@ -46,14 +46,21 @@ def normalised(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def claim(
-    conn: Connection, key: str, kind: str, request: dict[str, Any], now: datetime
+    conn: Connection,
+    key: str,
+    kind: str,
+    request: dict[str, Any],
+    now: datetime,
+    result: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
-    """Claim `key` for this effect. None: go ahead and apply it, then call `finish`.
-    A dict: the key was applied before, this is its stored result. Raises `KeyConflict`
-    when the key was used for another kind of effect or other arguments."""
+    """Claim `key` for this effect. None: go ahead and apply it, then call `finish` (or, when
+    the `result` is known up front, as for a milestone, it is stored with the claim and
+    there is nothing to finish). A dict: the key was applied before, this is its stored
+    result. Raises `KeyConflict` when the key was used for another kind of effect or other
+    arguments."""
     check_key(key)
     request = normalised(request)
-    payload = {"request": request, "result": None}
+    payload = {"request": request, "result": normalised(result) if result is not None else None}
     if insert_if_absent(
         conn, EFFECTS, {"key": key, "kind": kind, "payload": payload, "created_at": now}
     ):
@@ -61,8 +68,8 @@ def claim(
     row = conn.execute(_READ, {"k": key}).one()
     if row.kind != kind or row.payload.get("request") != request:
         raise KeyConflict(key, f"{row.kind} {json.dumps(row.payload.get('request'))}")
-    result: dict[str, Any] = row.payload["result"]
-    return result
+    stored: dict[str, Any] = row.payload["result"]
+    return stored
 
 
 def finish(conn: Connection, key: str, request: dict[str, Any], result: dict[str, Any]) -> None:
