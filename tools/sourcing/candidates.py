@@ -23,9 +23,10 @@ cancel candidates: the list is never empty for an order that exists.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from tools.carriers import Quote, current_cost, legal_quotes
 from tools.decisions import Action, ActionLine, ActionType, Candidate, ScoreBreakdown, SplitLeg
@@ -34,7 +35,14 @@ from tools.priorities import BusinessPriorities
 from tools.promise import on_time_probability
 from tools.sourcing.limits import SourcingLimits
 from tools.sourcing.options import Lines, OrderContext, leg_of, release_for
-from tools.sourcing.score import Leg, ScoreInput, legs_on_time, score, score_total
+from tools.sourcing.score import (
+    Leg,
+    ScoreInput,
+    legs_on_time,
+    score,
+    score_total,
+    score_values,
+)
 from tools.sourcing.situation import Situation
 from tools.view import NetworkView
 
@@ -70,14 +78,16 @@ class UnknownOrderError(KeyError):
         return f"unknown order {self.args[0]!r}"
 
 
-@dataclass
+@dataclass(eq=False)
 class _Draft:
-    """A candidate before ids are assigned."""
+    """A candidate before ids are assigned. Its actions and its explained score breakdown are
+    built only if it is returned (`actions()`, `breakdown()`); ranking needs `total` only."""
 
     kind: str
     summary: str
-    actions: list[Action]
-    score: ScoreBreakdown
+    actions: Callable[[], list[Action]]
+    total: float
+    breakdown: Callable[[], ScoreBreakdown]
     cost_delta: float
     eta: datetime | None
     on_time_probability: float | None
@@ -86,7 +96,7 @@ class _Draft:
     legs: tuple[Leg, ...] = ()
 
     def key(self) -> tuple[float, int, str]:
-        return (self.score.total, KIND_ORDER.get(self.kind, 99), self.summary)
+        return (self.total, KIND_ORDER.get(self.kind, 99), self.summary)
 
 
 def _fmt_time(moment: datetime | None) -> str:
@@ -122,17 +132,23 @@ class _Generator:
     def _score(self, plan: ScoreInput) -> ScoreBreakdown:
         return score(self.view, self.order, self.ctx.priorities, plan)
 
+    def _total(self, plan: ScoreInput) -> float:
+        return score_total(self.view, self.order, self.ctx.priorities, plan)
+
+    def _explained(self, plan: ScoreInput) -> Callable[[], ScoreBreakdown]:
+        return partial(score, self.view, self.order, self.ctx.priorities, plan)
+
     def _draft(
         self,
         kind: str,
         summary: str,
-        actions: list[Action],
+        actions: Callable[[], list[Action]],
         legs: Sequence[Leg],
         *,
         new_work: bool,
         plan: ScoreInput | None = None,
     ) -> _Draft:
-        sc = self._score(plan or ScoreInput(legs=legs))
+        plan = plan or ScoreInput(legs=legs)
         cost = sum(leg.shipping + leg.handling for leg in legs)
         units: dict[str, int] = {}
         capacity: dict[str, int] = {}
@@ -145,7 +161,8 @@ class _Generator:
             kind=kind,
             summary=summary,
             actions=actions,
-            score=sc,
+            total=self._total(plan),
+            breakdown=self._explained(plan),
             cost_delta=round(cost - self.base_cost, 2),
             eta=eta,
             on_time_probability=round(legs_on_time(legs), 4) if legs else None,
@@ -153,6 +170,9 @@ class _Generator:
             capacity_by_node=capacity,
             legs=tuple(legs),
         )
+
+    def _ship_actions(self, kind: str, leg: Leg, delta: float) -> list[Action]:
+        return [self._ship_action(kind, leg, delta)]
 
     def _ship_action(self, kind: str, leg: Leg, delta: float) -> Action:
         types = {
@@ -187,7 +207,7 @@ class _Generator:
             f"{q.on_time_probability:.0%} on time"
         )
         draft = self._draft(
-            kind, summary, [self._ship_action(kind, leg, delta)], [leg], new_work=new_work
+            kind, summary, partial(self._ship_actions, kind, leg, delta), [leg], new_work=new_work
         )
         if kind == "keep":
             draft.cost_delta = 0.0
@@ -256,12 +276,12 @@ class _Generator:
             self.shipping.extend(options[:1])
 
     def splits(self) -> None:
-        best_single = min((d.score.total for d in self.shipping), default=math.inf)
+        best_single = min((d.total for d in self.shipping), default=math.inf)
         drafts = sorted(
             (self._split_draft(list(legs)) for legs in split_plans(self.ctx)), key=_Draft.key
         )
         # Splits when no single node can ship the order, or when a split is cheaper.
-        drafts = [d for d in drafts if d.score.total < best_single][:SPLITS_KEPT]
+        drafts = [d for d in drafts if d.total < best_single][:SPLITS_KEPT]
         self.drafts.extend(drafts)
         self.shipping.extend(drafts)
 
@@ -269,6 +289,16 @@ class _Generator:
         cost = sum(leg.shipping + leg.handling for leg in legs)
         delta = cost - self.base_cost
         eta = max(leg.eta for leg in legs)
+        parts = " and ".join(f"{leg.node} ({_describe_lines(leg.lines)})" for leg in legs)
+        p = legs_on_time(legs)
+        summary = (
+            f"Split {self.order.id} across {parts}: {_money(delta)}, ETA {_fmt_time(eta)}, "
+            f"{p:.0%} on time"
+        )
+        actions = partial(self._split_actions, legs, delta, eta)
+        return self._draft("split", summary, actions, legs, new_work=True)
+
+    def _split_actions(self, legs: list[Leg], delta: float, eta: datetime) -> list[Action]:
         all_lines: dict[str, int] = {}
         for leg in legs:
             for sku, qty in leg.lines:
@@ -291,13 +321,7 @@ class _Generator:
                 for leg in legs
             ],
         )
-        parts = " and ".join(f"{leg.node} ({_describe_lines(leg.lines)})" for leg in legs)
-        p = legs_on_time(legs)
-        summary = (
-            f"Split {self.order.id} across {parts}: {_money(delta)}, ETA {_fmt_time(eta)}, "
-            f"{p:.0%} on time"
-        )
-        return self._draft("split", summary, [action], legs, new_work=True)
+        return [action]
 
     def transfers(self) -> None:
         """Stock moved to the order's node, then shipped from there."""
@@ -311,7 +335,7 @@ class _Generator:
         node = self.view.nodes[target]
         target_as_destination = ShipTo(lat=node.lat, lon=node.lon, region=node.region)
         best_realloc = min(
-            (d.score.total for d in self.shipping if d.kind in ("reallocate", "split")),
+            (d.total for d in self.shipping if d.kind in ("reallocate", "split")),
             default=math.inf,
         )
         drafts: list[_Draft] = []
@@ -351,7 +375,7 @@ class _Generator:
             for out in outbound[:SERVICES_PER_NODE]:
                 drafts.append(self._transfer_draft(source, missing, move, out))
         drafts.sort(key=_Draft.key)
-        drafts = [d for d in drafts if d.score.total < best_realloc][:TRANSFERS_KEPT]
+        drafts = [d for d in drafts if d.total < best_realloc][:TRANSFERS_KEPT]
         self.drafts.extend(drafts)
         self.shipping.extend(drafts)
 
@@ -389,12 +413,38 @@ class _Generator:
             on_time_probability=out.on_time_probability,
             extra_notes=["transfer + outbound are one customer shipment: no split penalty"],
         )
+        values = score_values(self.view, self.order, ctx.priorities, plan)
+        summary = (
+            f"Transfer {_describe_lines(moved)} from {source} to {out.node}, then ship "
+            f"{self.order.id} by {out.carrier_service}: {_money(delta)}, ETA {_fmt_time(out.eta)}, "
+            f"{out.on_time_probability:.0%} on time"
+        )
+        return _Draft(
+            kind="transfer_inventory",
+            summary=summary,
+            actions=partial(self._transfer_actions, source, moved, move, out),
+            # One parcel reaches the customer: the transfer is not a split.
+            total=round(values["total"] - values["split_penalty"], 2),
+            breakdown=partial(self._unsplit_score, plan),
+            cost_delta=round(delta, 2),
+            eta=out.eta,
+            on_time_probability=round(out.on_time_probability, 4),
+            units_by_node={source: units},
+            capacity_by_node={source: units},
+            legs=(transfer_leg, out_leg),
+        )
+
+    def _unsplit_score(self, plan: ScoreInput) -> ScoreBreakdown:
         sc = self._score(plan)
-        # One parcel reaches the customer: the transfer is not a split.
-        sc = sc.model_copy(
+        return sc.model_copy(
             update={"split_penalty": 0.0, "total": round(sc.total - sc.split_penalty, 2)}
         )
-        actions = [
+
+    def _transfer_actions(
+        self, source: str, moved: Lines | list[tuple[str, int]], move: Quote, out: Quote
+    ) -> list[Action]:
+        ctx = self.ctx
+        return [
             Action(
                 type=ActionType.TRANSFER_INVENTORY,
                 order=self.order.id,
@@ -418,23 +468,6 @@ class _Generator:
                 reason=f"ship from {out.node} once the transfer from {source} arrives",
             ),
         ]
-        summary = (
-            f"Transfer {_describe_lines(moved)} from {source} to {out.node}, then ship "
-            f"{self.order.id} by {out.carrier_service}: {_money(delta)}, ETA {_fmt_time(out.eta)}, "
-            f"{out.on_time_probability:.0%} on time"
-        )
-        return _Draft(
-            kind="transfer_inventory",
-            summary=summary,
-            actions=actions,
-            score=sc,
-            cost_delta=round(delta, 2),
-            eta=out.eta,
-            on_time_probability=round(out.on_time_probability, 4),
-            units_by_node={source: units},
-            capacity_by_node={source: units},
-            legs=(transfer_leg, out_leg),
-        )
 
     def repromises(self) -> None:
         """The shipments that cannot make the promise, with the promise moved to their ETA."""
@@ -457,20 +490,6 @@ class _Generator:
                 lateness_against=f"the new promise {new_promise:%a %d %b}",
                 promise_shift_days=shift,
             )
-            sc = self._score(plan)
-            actions = [
-                *base.actions,
-                Action(
-                    type=ActionType.REPROMISE,
-                    order=self.order.id,
-                    promised_by=new_promise,
-                    reason=(
-                        f"cannot arrive by {promised:%a %d %b %H:%M}; "
-                        f"earliest {_fmt_time(base.eta)}"
-                    ),
-                ),
-                _notify(self.order.id, f"Your order will arrive by {new_promise:%A %d %B}."),
-            ]
             summary = (
                 f"Re-promise {self.order.id} to {new_promise:%a %d %b} (+{shift:.1f} d) and "
                 f"{_lower_first(base.summary.split(':')[0])}: {_money(base.cost_delta)}, "
@@ -480,8 +499,9 @@ class _Generator:
                 _Draft(
                     kind="repromise",
                     summary=summary,
-                    actions=actions,
-                    score=sc,
+                    actions=partial(self._repromise_actions, base, new_promise),
+                    total=self._total(plan),
+                    breakdown=self._explained(plan),
                     cost_delta=base.cost_delta,
                     eta=base.eta,
                     on_time_probability=base.on_time_probability,
@@ -492,6 +512,22 @@ class _Generator:
             )
         drafts.sort(key=_Draft.key)
         self.drafts.extend(drafts[:REPROMISES_KEPT])
+
+    def _repromise_actions(self, base: _Draft, new_promise: datetime) -> list[Action]:
+        assert base.eta is not None
+        promised = self.order.promised_by
+        return [
+            *base.actions(),
+            Action(
+                type=ActionType.REPROMISE,
+                order=self.order.id,
+                promised_by=new_promise,
+                reason=(
+                    f"cannot arrive by {promised:%a %d %b %H:%M}; earliest {_fmt_time(base.eta)}"
+                ),
+            ),
+            _notify(self.order.id, f"Your order will arrive by {new_promise:%A %d %B}."),
+        ]
 
     def unservable_lines(self) -> list[tuple[str, int]]:
         """Lines no node may serve from its stock (not even split across nodes)."""
@@ -561,8 +597,9 @@ class _Generator:
         return _Draft(
             kind="backorder",
             summary=summary,
-            actions=actions,
-            score=sc,
+            actions=partial(list, actions),
+            total=sc.total,
+            breakdown=partial(_same, sc),
             cost_delta=0.0,
             eta=new_promise,
             on_time_probability=p_original,
@@ -613,8 +650,9 @@ class _Generator:
         return _Draft(
             kind="cancel_lines",
             summary=summary,
-            actions=actions,
-            score=sc,
+            actions=partial(list, actions),
+            total=sc.total,
+            breakdown=partial(_same, sc),
             cost_delta=round(delta, 2),
             eta=legs[0].eta if legs else None,
             on_time_probability=round(legs[0].on_time_probability, 4) if legs else None,
@@ -637,7 +675,7 @@ class _Generator:
                 continue
             for q in ctx.quotes(node_id, lines):
                 leg = leg_of(q, lines, new_work=not is_own)
-                total = self._score(ScoreInput(legs=[leg])).total
+                total = self._total(ScoreInput(legs=[leg]))
                 kind = (
                     ("keep" if q.carrier_service == ctx.current_service else "rebook")
                     if is_own
@@ -666,6 +704,10 @@ def _against(leg: Leg, promise: datetime) -> Leg:
     return replace(leg, on_time_probability=p)
 
 
+def _same(breakdown: ScoreBreakdown) -> ScoreBreakdown:
+    return breakdown
+
+
 def _notify(order_id: str, message: str) -> Action:
     return Action(type=ActionType.NOTIFY_CUSTOMER, order=order_id, message=message)
 
@@ -681,7 +723,7 @@ def _pareto(drafts: list[_Draft]) -> list[_Draft]:
         dominated = any(
             k.eta is not None
             and d.eta is not None
-            and k.score.total <= d.score.total
+            and k.total <= d.total
             and k.eta <= d.eta
             and (k.on_time_probability or 0.0) >= (d.on_time_probability or 0.0)
             for k in kept
@@ -752,7 +794,7 @@ def split_plans(ctx: OrderContext) -> list[tuple[Leg, ...]]:
                 min(
                     options,
                     key=lambda leg: (
-                        score(ctx.view, ctx.order, ctx.priorities, ScoreInput(legs=[leg])).total,
+                        score_total(ctx.view, ctx.order, ctx.priorities, ScoreInput(legs=[leg])),
                         leg.carrier_service,
                     ),
                 )
@@ -831,9 +873,9 @@ def generate_candidates(
             id=f"{order_id}:c{i}",
             kind=d.kind,
             summary=d.summary,
-            actions=d.actions,
+            actions=d.actions(),
             orders=[order_id],
-            score=d.score,
+            score=d.breakdown(),
             cost_delta=d.cost_delta,
             eta=d.eta,
             on_time_probability=d.on_time_probability,

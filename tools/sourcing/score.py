@@ -154,6 +154,13 @@ def score_total(
     return _evaluate(view, order, priorities, plan, False)[0]["total"]
 
 
+def score_values(
+    view: NetworkView, order: Order, priorities: BusinessPriorities, plan: ScoreInput
+) -> dict[str, float]:
+    """The numbers of `score(...)` by field name, without the notes or the breakdown."""
+    return _evaluate(view, order, priorities, plan, False)[0]
+
+
 def _evaluate(
     view: NetworkView,
     order: Order,
@@ -170,9 +177,9 @@ def _evaluate(
             f"shipping ${w * plan.deferred_shipping:.2f} + handling "
             f"${w * plan.deferred_handling:.2f} later, at today's cost of the allocation"
         )
-    for leg in plan.legs:
-        kg = view.lines_weight_kg(leg.lines)
-        if explain:
+    if explain:
+        for leg in plan.legs:
+            kg = view.lines_weight_kg(leg.lines)
             notes.append(
                 f"shipping ${w * leg.shipping:.2f} + handling ${w * leg.handling:.2f}: "
                 f"{leg.carrier_service} from {leg.node}, {kg:.1f} kg over {leg.distance_km:.0f} km"
