@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 
-from tools.carriers import Quote, current_cost, legal_quotes
+from tools.carriers import Quote, QuoteBook, current_cost
 from tools.decisions import Action, ActionLine, ActionType, Candidate, ScoreBreakdown, SplitLeg
 from tools.network import SERVICE_LEVEL_SPEED, ShipTo
 from tools.priorities import BusinessPriorities
@@ -334,6 +334,7 @@ class _Generator:
             return
         node = self.view.nodes[target]
         target_as_destination = ShipTo(lat=node.lat, lon=node.lon, region=node.region)
+        moves_to_target = QuoteBook(self.view, target_as_destination, self.order.promised_by)
         best_realloc = min(
             (d.total for d in self.shipping if d.kind in ("reallocate", "split")),
             default=math.inf,
@@ -352,12 +353,9 @@ class _Generator:
             hazmat = self.view.is_hazmat(s for s, _ in missing)
             moves = [
                 q
-                for q in legal_quotes(
-                    self.view,
+                for q in moves_to_target.legal(
                     source,
-                    target_as_destination,
                     self.view.lines_weight_kg(missing),
-                    self.order.promised_by,
                     release_for(self.view, ctx.situation, source),
                 )
                 if q.carrier_service not in ctx.situation.unbookable_services
