@@ -39,6 +39,7 @@ from tools.sourcing.score import (
     Leg,
     ScoreInput,
     legs_on_time,
+    one_leg_totals,
     score,
     score_total,
     score_values,
@@ -147,6 +148,7 @@ class _Generator:
         *,
         new_work: bool,
         plan: ScoreInput | None = None,
+        total: float | None = None,
     ) -> _Draft:
         plan = plan or ScoreInput(legs=legs)
         cost = sum(leg.shipping + leg.handling for leg in legs)
@@ -161,7 +163,7 @@ class _Generator:
             kind=kind,
             summary=summary,
             actions=actions,
-            total=self._total(plan),
+            total=self._total(plan) if total is None else total,
             breakdown=self._explained(plan),
             cost_delta=round(cost - self.base_cost, 2),
             eta=eta,
@@ -193,8 +195,29 @@ class _Generator:
             reason="keep the current allocation" if kind == "keep" else None,
         )
 
-    def _single(self, kind: str, q: Quote, *, new_work: bool) -> _Draft:
-        leg = leg_of(q, self.ctx.lines, new_work=new_work)
+    def _singles(
+        self, kinds: Sequence[str], quotes: Sequence[Quote], *, new_work: bool
+    ) -> list[_Draft]:
+        """`_single(kind, q)` for one node's quotes of the order's lines, scored together."""
+        lines = self.ctx.lines
+        legs = [leg_of(q, lines, new_work=new_work) for q in quotes]
+        totals = one_leg_totals(self.view, self.order, self.ctx.priorities, legs)
+        return [
+            self._single(kind, q, new_work=new_work, leg=leg, total=total)
+            for kind, q, leg, total in zip(kinds, quotes, legs, totals, strict=True)
+        ]
+
+    def _single(
+        self,
+        kind: str,
+        q: Quote,
+        *,
+        new_work: bool,
+        leg: Leg | None = None,
+        total: float | None = None,
+    ) -> _Draft:
+        if leg is None:
+            leg = leg_of(q, self.ctx.lines, new_work=new_work)
         delta = q.cost - self.base_cost
         verbs = {
             "keep": f"Keep {self.order.id} at {q.node} on {q.carrier_service}",
@@ -207,7 +230,12 @@ class _Generator:
             f"{q.on_time_probability:.0%} on time"
         )
         draft = self._draft(
-            kind, summary, partial(self._ship_actions, kind, leg, delta), [leg], new_work=new_work
+            kind,
+            summary,
+            partial(self._ship_actions, kind, leg, delta),
+            [leg],
+            new_work=new_work,
+            total=total,
         )
         if kind == "keep":
             draft.cost_delta = 0.0
@@ -236,15 +264,18 @@ class _Generator:
         if not ctx.may_use_node(node_id):
             return
         current_level = SERVICE_LEVEL_SPEED[self.view.services[service_id][1].level]
-        upgrades: list[_Draft] = []
-        rebooks: list[_Draft] = []
-        for q in ctx.quotes(node_id, ctx.lines):
-            if q.carrier_service == service_id and not ctx.broken:
-                continue
-            if SERVICE_LEVEL_SPEED[q.level] < current_level:
-                upgrades.append(self._single("upgrade_service", q, new_work=False))
-            else:
-                rebooks.append(self._single("rebook", q, new_work=False))
+        quotes = [
+            q
+            for q in ctx.quotes(node_id, ctx.lines)
+            if not (q.carrier_service == service_id and not ctx.broken)
+        ]
+        kinds = [
+            "upgrade_service" if SERVICE_LEVEL_SPEED[q.level] < current_level else "rebook"
+            for q in quotes
+        ]
+        drafts = self._singles(kinds, quotes, new_work=False)
+        upgrades = [d for d in drafts if d.kind == "upgrade_service"]
+        rebooks = [d for d in drafts if d.kind == "rebook"]
         for group in (upgrades, rebooks):
             group.sort(key=_Draft.key)
             kept = _pareto(group)[:SERVICES_PER_NODE]
@@ -260,9 +291,8 @@ class _Generator:
                 continue  # the order's own node: keep / upgrade / rebook
             if not ctx.covers(node_id, ctx.lines) or not ctx.has_room(node_id, ctx.units):
                 continue
-            options = [
-                self._single("reallocate", q, new_work=True) for q in ctx.quotes(node_id, ctx.lines)
-            ]
+            quotes = ctx.quotes(node_id, ctx.lines)
+            options = self._singles(["reallocate"] * len(quotes), quotes, new_work=True)
             options.sort(key=_Draft.key)
             options = _pareto(options)[:SERVICES_PER_NODE]
             if options:
@@ -278,7 +308,8 @@ class _Generator:
     def splits(self) -> None:
         best_single = min((d.total for d in self.shipping), default=math.inf)
         drafts = sorted(
-            (self._split_draft(list(legs)) for legs in split_plans(self.ctx)), key=_Draft.key
+            (self._split_draft(list(legs)) for legs in split_plans(self.ctx, best_single)),
+            key=_Draft.key,
         )
         # Splits when no single node can ship the order, or when a split is cheaper.
         drafts = [d for d in drafts if d.total < best_single][:SPLITS_KEPT]
@@ -671,9 +702,10 @@ class _Generator:
                 or not ctx.has_room(node_id, sum(q for _, q in lines))
             ):
                 continue
-            for q in ctx.quotes(node_id, lines):
-                leg = leg_of(q, lines, new_work=not is_own)
-                total = self._total(ScoreInput(legs=[leg]))
+            quotes = ctx.quotes(node_id, lines)
+            legs = [leg_of(q, lines, new_work=not is_own) for q in quotes]
+            totals = one_leg_totals(self.view, self.order, ctx.priorities, legs)
+            for q, leg, total in zip(quotes, legs, totals, strict=True):
                 kind = (
                     ("keep" if q.carrier_service == ctx.current_service else "rebook")
                     if is_own
@@ -766,9 +798,14 @@ def _greedy_cover(
     return plan if not remaining else None
 
 
-def split_plans(ctx: OrderContext) -> list[tuple[Leg, ...]]:
+def split_plans(ctx: OrderContext, below: float = math.inf) -> list[tuple[Leg, ...]]:
     """Ways to ship the order from 2..`max_split_nodes` nodes (each leg by its best service by
-    score), one per starting node of a greedy cover, without duplicates."""
+    score), one per starting node of a greedy cover, without duplicates.
+
+    With `below`, plans whose score total cannot be below it are left out unquoted: their
+    score without shipping and lateness (both >= 0) is already at least `below`."""
+    if any(not 0.0 <= r <= 1.0 for r in ctx.view.carrier_reliability.values()):
+        below = math.inf  # P(on time) could pass 1 and lateness go negative: no bound
     limit = ctx.limits.max_split_nodes
     if limit < 2 or (len(ctx.lines) < 2 and ctx.units < 2):
         return []
@@ -779,7 +816,7 @@ def split_plans(ctx: OrderContext) -> list[tuple[Leg, ...]]:
         if plan is None or len(plan) < 2:
             continue
         key = tuple(sorted(plan))
-        if key in found:
+        if key in found or (below < math.inf and _least_total(ctx, plan) >= below):
             continue
         legs: list[Leg] = []
         for node_id, lines in plan:
@@ -788,18 +825,36 @@ def split_plans(ctx: OrderContext) -> list[tuple[Leg, ...]]:
             options = [leg_of(q, lines, new_work=True) for q in ctx.quotes(node_id, lines)]
             if not options:
                 break
+            totals = one_leg_totals(ctx.view, ctx.order, ctx.priorities, options)
             legs.append(
                 min(
-                    options,
-                    key=lambda leg: (
-                        score_total(ctx.view, ctx.order, ctx.priorities, ScoreInput(legs=[leg])),
-                        leg.carrier_service,
-                    ),
-                )
+                    zip(totals, options, strict=True),
+                    key=lambda priced: (priced[0], priced[1].carrier_service),
+                )[1]
             )
         if len(legs) == len(plan):
             found[key] = tuple(legs)
     return list(found.values())
+
+
+def _least_total(ctx: OrderContext, plan: list[tuple[str, Lines]]) -> float:
+    """A lower bound of the score total of shipping `plan` (node, lines) by any services: the
+    plan scored with free carriers that are sure to be on time. Every score term is >= 0 and
+    the sums and cents roundings are monotone, so the real total is never lower."""
+    legs = [
+        Leg(
+            node=node_id,
+            carrier_service="",
+            lines=lines,
+            shipping=0.0,
+            handling=ctx.view.nodes[node_id].handling_cost_per_order,
+            on_time_probability=1.0,
+            eta=ctx.situation.release_at,
+            added_units=sum(q for _, q in lines),
+        )
+        for node_id, lines in plan
+    ]
+    return score_total(ctx.view, ctx.order, ctx.priorities, ScoreInput(legs=legs))
 
 
 def _backorder_input(

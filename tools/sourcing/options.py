@@ -60,6 +60,10 @@ class OrderContext:
         default_factory=dict, init=False, repr=False, compare=False
     )
 
+    _available: dict[tuple[str, str], int] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
     @cached_property
     def lines(self) -> Lines:
         return order_lines(self.order)
@@ -125,9 +129,13 @@ class OrderContext:
 
     def available(self, node_id: str, sku: str) -> int:
         """Units of `sku` the node may promise to new work (ATP under the policy)."""
-        return self.view.atp(
-            node_id, sku, include_safety_stock=not self.limits.respect_safety_stock
-        )
+        key = (node_id, sku)
+        units = self._available.get(key)
+        if units is None:
+            units = self._available[key] = self.view.atp(
+                node_id, sku, include_safety_stock=not self.limits.respect_safety_stock
+            )
+        return units
 
     def covers(self, node_id: str, lines: Sequence[tuple[str, int]]) -> bool:
         return all(self.available(node_id, sku) >= qty for sku, qty in lines)
