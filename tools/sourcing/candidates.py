@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TypeVar
 
 from tools.carriers import Quote, QuoteBook, current_cost
 from tools.decisions import Action, ActionLine, ActionType, Candidate, ScoreBreakdown, SplitLeg
@@ -95,6 +96,23 @@ class _Draft:
     units_by_node: dict[str, int] = field(default_factory=dict)
     capacity_by_node: dict[str, int] = field(default_factory=dict)
     legs: tuple[Leg, ...] = ()
+
+    def key(self) -> tuple[float, int, str]:
+        return (self.total, KIND_ORDER.get(self.kind, 99), self.summary)
+
+
+@dataclass(eq=False, slots=True)
+class _Option:
+    """One node's quoted shipment of the whole order, ranked before it becomes a draft (most
+    never do: a node keeps its best `SERVICES_PER_NODE`)."""
+
+    kind: str
+    summary: str
+    total: float
+    eta: datetime
+    on_time_probability: float
+    quote: Quote
+    leg: Leg
 
     def key(self) -> tuple[float, int, str]:
         return (self.total, KIND_ORDER.get(self.kind, 99), self.summary)
@@ -207,6 +225,43 @@ class _Generator:
             for kind, q, leg, total in zip(kinds, quotes, legs, totals, strict=True)
         ]
 
+    def _shortlist(self, kind: str, quotes: Sequence[Quote]) -> list[_Draft]:
+        """Drafts of one node's best `SERVICES_PER_NODE` non-dominated quotes of the order
+        (new work): the same as drafting every quote, sorting and `_pareto`, cheaper."""
+        lines = self.ctx.lines
+        legs = [leg_of(q, lines, new_work=True) for q in quotes]
+        totals = one_leg_totals(self.view, self.order, self.ctx.priorities, legs)
+        options = [
+            _Option(
+                kind=kind,
+                summary=self._summary(kind, q),
+                total=total,
+                eta=leg.eta,
+                on_time_probability=round(legs_on_time([leg]), 4),
+                quote=q,
+                leg=leg,
+            )
+            for q, leg, total in zip(quotes, legs, totals, strict=True)
+        ]
+        options.sort(key=_Option.key)
+        return [
+            self._single(o.kind, o.quote, new_work=True, leg=o.leg, total=o.total)
+            for o in _pareto(options)[:SERVICES_PER_NODE]
+        ]
+
+    def _summary(self, kind: str, q: Quote) -> str:
+        delta = q.cost - self.base_cost
+        verbs = {
+            "keep": f"Keep {self.order.id} at {q.node} on {q.carrier_service}",
+            "reallocate": f"Move {self.order.id} to {q.node} by {q.carrier_service}",
+            "upgrade_service": f"Upgrade {self.order.id} at {q.node} to {q.carrier_service}",
+            "rebook": f"Rebook {self.order.id} at {q.node} on {q.carrier_service}",
+        }
+        return (
+            f"{verbs[kind]}: {_money(delta)}, ETA {_fmt_time(q.eta)}, "
+            f"{q.on_time_probability:.0%} on time"
+        )
+
     def _single(
         self,
         kind: str,
@@ -219,16 +274,7 @@ class _Generator:
         if leg is None:
             leg = leg_of(q, self.ctx.lines, new_work=new_work)
         delta = q.cost - self.base_cost
-        verbs = {
-            "keep": f"Keep {self.order.id} at {q.node} on {q.carrier_service}",
-            "reallocate": f"Move {self.order.id} to {q.node} by {q.carrier_service}",
-            "upgrade_service": f"Upgrade {self.order.id} at {q.node} to {q.carrier_service}",
-            "rebook": f"Rebook {self.order.id} at {q.node} on {q.carrier_service}",
-        }
-        summary = (
-            f"{verbs[kind]}: {_money(delta)}, ETA {_fmt_time(q.eta)}, "
-            f"{q.on_time_probability:.0%} on time"
-        )
+        summary = self._summary(kind, q)
         draft = self._draft(
             kind,
             summary,
@@ -291,10 +337,7 @@ class _Generator:
                 continue  # the order's own node: keep / upgrade / rebook
             if not ctx.covers(node_id, ctx.lines) or not ctx.has_room(node_id, ctx.units):
                 continue
-            quotes = ctx.quotes(node_id, ctx.lines)
-            options = self._singles(["reallocate"] * len(quotes), quotes, new_work=True)
-            options.sort(key=_Draft.key)
-            options = _pareto(options)[:SERVICES_PER_NODE]
+            options = self._shortlist("reallocate", ctx.quotes(node_id, ctx.lines))
             if options:
                 per_node.append(options)
         per_node.sort(key=lambda opts: opts[0].key())
@@ -746,9 +789,12 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _pareto(drafts: list[_Draft]) -> list[_Draft]:
+Ranked = TypeVar("Ranked", _Draft, _Option)
+
+
+def _pareto(drafts: list[Ranked]) -> list[Ranked]:
     """Drop options another option beats on expected cost, arrival and P(on time) at once."""
-    kept: list[_Draft] = []
+    kept: list[Ranked] = []
     for d in drafts:  # sorted by score: a dominating option comes first
         dominated = any(
             k.eta is not None
