@@ -24,7 +24,14 @@ from tools.network import (
     ShipTo,
     TransportMode,
 )
-from tools.promise import PromiseEstimate, estimate, lane_disrupted
+from tools.promise import (
+    PromiseEstimate,
+    departure_at,
+    estimate,
+    estimate_departing,
+    lane_disrupted,
+    ready_at,
+)
 from tools.view import NetworkView
 
 
@@ -170,6 +177,80 @@ def legal_quotes(
                 found.append(q)
     found.sort(key=lambda q: (q.cost, q.carrier_service))
     return found
+
+
+class QuoteBook:
+    """`legal_quotes` to one destination by one promise, for many nodes and weights.
+
+    A service's promise (ready, departure, transit, P(on time)) does not depend on the
+    shipment's weight: it is worked out once per node and release time, and each weight asked
+    for is priced and checked against the services' weight limits on top. Same quotes, in the
+    same order, as `legal_quotes(view, node_id, ship_to, weight_kg, promised_by, release_at)`.
+    """
+
+    def __init__(self, view: NetworkView, ship_to: ShipTo, promised_by: datetime) -> None:
+        self.view = view
+        self.ship_to = ship_to
+        self.promised_by = promised_by
+        self._lanes: dict[
+            tuple[str, datetime], list[tuple[Carrier, CarrierService, PromiseEstimate]]
+        ] = {}
+
+    def legal(self, node_id: str, weight_kg: float, release_at: datetime) -> list[Quote]:
+        """Every legal service from the node for this weight, cheapest first (ties by id)."""
+        key = (node_id, release_at)
+        lanes = self._lanes.get(key)
+        if lanes is None:
+            lanes = self._lanes[key] = self._lanes_from(node_id, release_at)
+        handling = self.view.nodes[node_id].handling_cost_per_order
+        found = [
+            Quote(
+                node=node_id,
+                carrier=carrier.id,
+                carrier_service=service.id,
+                level=service.level,
+                mode=service.mode,
+                weight_kg=weight_kg,
+                shipping_cost=shipping_charge(service, weight_kg, promise.distance_km),
+                handling_cost=handling,
+                promise=promise,
+            )
+            for carrier, service, promise in lanes
+            if not weight_kg > service.max_weight_kg
+        ]
+        found.sort(key=lambda q: (q.cost, q.carrier_service))
+        return found
+
+    def _lanes_from(
+        self, node_id: str, release_at: datetime
+    ) -> list[tuple[Carrier, CarrierService, PromiseEstimate]]:
+        """The services legal from the node whatever the weight, with their promises."""
+        view, ship_to = self.view, self.ship_to
+        node = view.nodes[node_id]
+        ready = ready_at(node, release_at)
+        if ready is None:  # closed or without capacity: nothing is legal
+            return []
+        km = great_circle_km(node.lat, node.lon, ship_to.lat, ship_to.lon)
+        departs = departure_at(ready, node.cutoff_hour_utc)
+        lanes = []
+        for carrier in view.carriers.values():
+            for service in carrier.services:
+                # Weight 0 passes every weight limit: `legal` checks the real weight.
+                if illegal_reason(carrier, service, node, ship_to, 0.0, km):
+                    continue
+                promise = estimate_departing(
+                    node,
+                    carrier,
+                    service,
+                    ship_to,
+                    self.promised_by,
+                    ready,
+                    departs,
+                    km,
+                    reliability=view.reliability(carrier.id, ship_to.region),
+                )
+                lanes.append((carrier, service, promise))
+        return lanes
 
 
 def current_quote(view: NetworkView, order: Order, release_at: datetime) -> Quote | None:

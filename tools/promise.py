@@ -142,6 +142,24 @@ def estimate(
         return None
     km = great_circle_km(node.lat, node.lon, ship_to.lat, ship_to.lon)
     departs = departure_at(ready, node.cutoff_hour_utc)
+    return estimate_departing(
+        node, carrier, service, ship_to, promised_by, ready, departs, km, reliability
+    )
+
+
+def estimate_departing(
+    node: Node,
+    carrier: Carrier,
+    service: CarrierService,
+    ship_to: ShipTo,
+    promised_by: datetime,
+    ready: datetime,
+    departs: datetime,
+    km: float,
+    reliability: float | None = None,
+) -> PromiseEstimate:
+    """`estimate` once the node's ready and departure times and the distance are known (they
+    do not depend on the service: worked out once per node, shared by its services)."""
     transit = transit_days(service, km)
     arrives = departs + days(transit)
     disrupted = lane_disrupted(carrier, node.region, ship_to.region)

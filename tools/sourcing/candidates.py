@@ -23,18 +23,28 @@ cancel candidates: the list is never empty for an order that exists.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
+from typing import TypeVar
 
-from tools.carriers import Quote, current_cost, legal_quotes
+from tools.carriers import Quote, QuoteBook, current_cost
 from tools.decisions import Action, ActionLine, ActionType, Candidate, ScoreBreakdown, SplitLeg
 from tools.network import SERVICE_LEVEL_SPEED, ShipTo
 from tools.priorities import BusinessPriorities
 from tools.promise import on_time_probability
 from tools.sourcing.limits import SourcingLimits
 from tools.sourcing.options import Lines, OrderContext, leg_of, release_for
-from tools.sourcing.score import Leg, ScoreInput, legs_on_time, score, score_total
+from tools.sourcing.score import (
+    Leg,
+    ScoreInput,
+    legs_on_time,
+    one_leg_totals,
+    score,
+    score_total,
+    score_values,
+)
 from tools.sourcing.situation import Situation
 from tools.view import NetworkView
 
@@ -70,14 +80,16 @@ class UnknownOrderError(KeyError):
         return f"unknown order {self.args[0]!r}"
 
 
-@dataclass
+@dataclass(eq=False)
 class _Draft:
-    """A candidate before ids are assigned."""
+    """A candidate before ids are assigned. Its actions and its explained score breakdown are
+    built only if it is returned (`actions()`, `breakdown()`); ranking needs `total` only."""
 
     kind: str
     summary: str
-    actions: list[Action]
-    score: ScoreBreakdown
+    actions: Callable[[], list[Action]]
+    total: float
+    breakdown: Callable[[], ScoreBreakdown]
     cost_delta: float
     eta: datetime | None
     on_time_probability: float | None
@@ -86,7 +98,24 @@ class _Draft:
     legs: tuple[Leg, ...] = ()
 
     def key(self) -> tuple[float, int, str]:
-        return (self.score.total, KIND_ORDER.get(self.kind, 99), self.summary)
+        return (self.total, KIND_ORDER.get(self.kind, 99), self.summary)
+
+
+@dataclass(eq=False, slots=True)
+class _Option:
+    """One node's quoted shipment of the whole order, ranked before it becomes a draft (most
+    never do: a node keeps its best `SERVICES_PER_NODE`)."""
+
+    kind: str
+    summary: str
+    total: float
+    eta: datetime
+    on_time_probability: float
+    quote: Quote
+    leg: Leg
+
+    def key(self) -> tuple[float, int, str]:
+        return (self.total, KIND_ORDER.get(self.kind, 99), self.summary)
 
 
 def _fmt_time(moment: datetime | None) -> str:
@@ -122,17 +151,24 @@ class _Generator:
     def _score(self, plan: ScoreInput) -> ScoreBreakdown:
         return score(self.view, self.order, self.ctx.priorities, plan)
 
+    def _total(self, plan: ScoreInput) -> float:
+        return score_total(self.view, self.order, self.ctx.priorities, plan)
+
+    def _explained(self, plan: ScoreInput) -> Callable[[], ScoreBreakdown]:
+        return partial(score, self.view, self.order, self.ctx.priorities, plan)
+
     def _draft(
         self,
         kind: str,
         summary: str,
-        actions: list[Action],
+        actions: Callable[[], list[Action]],
         legs: Sequence[Leg],
         *,
         new_work: bool,
         plan: ScoreInput | None = None,
+        total: float | None = None,
     ) -> _Draft:
-        sc = self._score(plan or ScoreInput(legs=legs))
+        plan = plan or ScoreInput(legs=legs)
         cost = sum(leg.shipping + leg.handling for leg in legs)
         units: dict[str, int] = {}
         capacity: dict[str, int] = {}
@@ -145,7 +181,8 @@ class _Generator:
             kind=kind,
             summary=summary,
             actions=actions,
-            score=sc,
+            total=self._total(plan) if total is None else total,
+            breakdown=self._explained(plan),
             cost_delta=round(cost - self.base_cost, 2),
             eta=eta,
             on_time_probability=round(legs_on_time(legs), 4) if legs else None,
@@ -153,6 +190,9 @@ class _Generator:
             capacity_by_node=capacity,
             legs=tuple(legs),
         )
+
+    def _ship_actions(self, kind: str, leg: Leg, delta: float) -> list[Action]:
+        return [self._ship_action(kind, leg, delta)]
 
     def _ship_action(self, kind: str, leg: Leg, delta: float) -> Action:
         types = {
@@ -173,8 +213,43 @@ class _Generator:
             reason="keep the current allocation" if kind == "keep" else None,
         )
 
-    def _single(self, kind: str, q: Quote, *, new_work: bool) -> _Draft:
-        leg = leg_of(q, self.ctx.lines, new_work=new_work)
+    def _singles(
+        self, kinds: Sequence[str], quotes: Sequence[Quote], *, new_work: bool
+    ) -> list[_Draft]:
+        """`_single(kind, q)` for one node's quotes of the order's lines, scored together."""
+        lines = self.ctx.lines
+        legs = [leg_of(q, lines, new_work=new_work) for q in quotes]
+        totals = one_leg_totals(self.view, self.order, self.ctx.priorities, legs)
+        return [
+            self._single(kind, q, new_work=new_work, leg=leg, total=total)
+            for kind, q, leg, total in zip(kinds, quotes, legs, totals, strict=True)
+        ]
+
+    def _shortlist(self, kind: str, quotes: Sequence[Quote]) -> list[_Draft]:
+        """Drafts of one node's best `SERVICES_PER_NODE` non-dominated quotes of the order
+        (new work): the same as drafting every quote, sorting and `_pareto`, cheaper."""
+        lines = self.ctx.lines
+        legs = [leg_of(q, lines, new_work=True) for q in quotes]
+        totals = one_leg_totals(self.view, self.order, self.ctx.priorities, legs)
+        options = [
+            _Option(
+                kind=kind,
+                summary=self._summary(kind, q),
+                total=total,
+                eta=leg.eta,
+                on_time_probability=round(legs_on_time([leg]), 4),
+                quote=q,
+                leg=leg,
+            )
+            for q, leg, total in zip(quotes, legs, totals, strict=True)
+        ]
+        options.sort(key=_Option.key)
+        return [
+            self._single(o.kind, o.quote, new_work=True, leg=o.leg, total=o.total)
+            for o in _pareto(options)[:SERVICES_PER_NODE]
+        ]
+
+    def _summary(self, kind: str, q: Quote) -> str:
         delta = q.cost - self.base_cost
         verbs = {
             "keep": f"Keep {self.order.id} at {q.node} on {q.carrier_service}",
@@ -182,12 +257,31 @@ class _Generator:
             "upgrade_service": f"Upgrade {self.order.id} at {q.node} to {q.carrier_service}",
             "rebook": f"Rebook {self.order.id} at {q.node} on {q.carrier_service}",
         }
-        summary = (
+        return (
             f"{verbs[kind]}: {_money(delta)}, ETA {_fmt_time(q.eta)}, "
             f"{q.on_time_probability:.0%} on time"
         )
+
+    def _single(
+        self,
+        kind: str,
+        q: Quote,
+        *,
+        new_work: bool,
+        leg: Leg | None = None,
+        total: float | None = None,
+    ) -> _Draft:
+        if leg is None:
+            leg = leg_of(q, self.ctx.lines, new_work=new_work)
+        delta = q.cost - self.base_cost
+        summary = self._summary(kind, q)
         draft = self._draft(
-            kind, summary, [self._ship_action(kind, leg, delta)], [leg], new_work=new_work
+            kind,
+            summary,
+            partial(self._ship_actions, kind, leg, delta),
+            [leg],
+            new_work=new_work,
+            total=total,
         )
         if kind == "keep":
             draft.cost_delta = 0.0
@@ -216,15 +310,18 @@ class _Generator:
         if not ctx.may_use_node(node_id):
             return
         current_level = SERVICE_LEVEL_SPEED[self.view.services[service_id][1].level]
-        upgrades: list[_Draft] = []
-        rebooks: list[_Draft] = []
-        for q in ctx.quotes(node_id, ctx.lines):
-            if q.carrier_service == service_id and not ctx.broken:
-                continue
-            if SERVICE_LEVEL_SPEED[q.level] < current_level:
-                upgrades.append(self._single("upgrade_service", q, new_work=False))
-            else:
-                rebooks.append(self._single("rebook", q, new_work=False))
+        quotes = [
+            q
+            for q in ctx.quotes(node_id, ctx.lines)
+            if not (q.carrier_service == service_id and not ctx.broken)
+        ]
+        kinds = [
+            "upgrade_service" if SERVICE_LEVEL_SPEED[q.level] < current_level else "rebook"
+            for q in quotes
+        ]
+        drafts = self._singles(kinds, quotes, new_work=False)
+        upgrades = [d for d in drafts if d.kind == "upgrade_service"]
+        rebooks = [d for d in drafts if d.kind == "rebook"]
         for group in (upgrades, rebooks):
             group.sort(key=_Draft.key)
             kept = _pareto(group)[:SERVICES_PER_NODE]
@@ -240,11 +337,7 @@ class _Generator:
                 continue  # the order's own node: keep / upgrade / rebook
             if not ctx.covers(node_id, ctx.lines) or not ctx.has_room(node_id, ctx.units):
                 continue
-            options = [
-                self._single("reallocate", q, new_work=True) for q in ctx.quotes(node_id, ctx.lines)
-            ]
-            options.sort(key=_Draft.key)
-            options = _pareto(options)[:SERVICES_PER_NODE]
+            options = self._shortlist("reallocate", ctx.quotes(node_id, ctx.lines))
             if options:
                 per_node.append(options)
         per_node.sort(key=lambda opts: opts[0].key())
@@ -256,12 +349,13 @@ class _Generator:
             self.shipping.extend(options[:1])
 
     def splits(self) -> None:
-        best_single = min((d.score.total for d in self.shipping), default=math.inf)
+        best_single = min((d.total for d in self.shipping), default=math.inf)
         drafts = sorted(
-            (self._split_draft(list(legs)) for legs in split_plans(self.ctx)), key=_Draft.key
+            (self._split_draft(list(legs)) for legs in split_plans(self.ctx, best_single)),
+            key=_Draft.key,
         )
         # Splits when no single node can ship the order, or when a split is cheaper.
-        drafts = [d for d in drafts if d.score.total < best_single][:SPLITS_KEPT]
+        drafts = [d for d in drafts if d.total < best_single][:SPLITS_KEPT]
         self.drafts.extend(drafts)
         self.shipping.extend(drafts)
 
@@ -269,6 +363,16 @@ class _Generator:
         cost = sum(leg.shipping + leg.handling for leg in legs)
         delta = cost - self.base_cost
         eta = max(leg.eta for leg in legs)
+        parts = " and ".join(f"{leg.node} ({_describe_lines(leg.lines)})" for leg in legs)
+        p = legs_on_time(legs)
+        summary = (
+            f"Split {self.order.id} across {parts}: {_money(delta)}, ETA {_fmt_time(eta)}, "
+            f"{p:.0%} on time"
+        )
+        actions = partial(self._split_actions, legs, delta, eta)
+        return self._draft("split", summary, actions, legs, new_work=True)
+
+    def _split_actions(self, legs: list[Leg], delta: float, eta: datetime) -> list[Action]:
         all_lines: dict[str, int] = {}
         for leg in legs:
             for sku, qty in leg.lines:
@@ -291,13 +395,7 @@ class _Generator:
                 for leg in legs
             ],
         )
-        parts = " and ".join(f"{leg.node} ({_describe_lines(leg.lines)})" for leg in legs)
-        p = legs_on_time(legs)
-        summary = (
-            f"Split {self.order.id} across {parts}: {_money(delta)}, ETA {_fmt_time(eta)}, "
-            f"{p:.0%} on time"
-        )
-        return self._draft("split", summary, [action], legs, new_work=True)
+        return [action]
 
     def transfers(self) -> None:
         """Stock moved to the order's node, then shipped from there."""
@@ -310,8 +408,9 @@ class _Generator:
             return
         node = self.view.nodes[target]
         target_as_destination = ShipTo(lat=node.lat, lon=node.lon, region=node.region)
+        moves_to_target = QuoteBook(self.view, target_as_destination, self.order.promised_by)
         best_realloc = min(
-            (d.score.total for d in self.shipping if d.kind in ("reallocate", "split")),
+            (d.total for d in self.shipping if d.kind in ("reallocate", "split")),
             default=math.inf,
         )
         drafts: list[_Draft] = []
@@ -328,12 +427,9 @@ class _Generator:
             hazmat = self.view.is_hazmat(s for s, _ in missing)
             moves = [
                 q
-                for q in legal_quotes(
-                    self.view,
+                for q in moves_to_target.legal(
                     source,
-                    target_as_destination,
                     self.view.lines_weight_kg(missing),
-                    self.order.promised_by,
                     release_for(self.view, ctx.situation, source),
                 )
                 if q.carrier_service not in ctx.situation.unbookable_services
@@ -351,7 +447,7 @@ class _Generator:
             for out in outbound[:SERVICES_PER_NODE]:
                 drafts.append(self._transfer_draft(source, missing, move, out))
         drafts.sort(key=_Draft.key)
-        drafts = [d for d in drafts if d.score.total < best_realloc][:TRANSFERS_KEPT]
+        drafts = [d for d in drafts if d.total < best_realloc][:TRANSFERS_KEPT]
         self.drafts.extend(drafts)
         self.shipping.extend(drafts)
 
@@ -389,12 +485,38 @@ class _Generator:
             on_time_probability=out.on_time_probability,
             extra_notes=["transfer + outbound are one customer shipment: no split penalty"],
         )
+        values = score_values(self.view, self.order, ctx.priorities, plan)
+        summary = (
+            f"Transfer {_describe_lines(moved)} from {source} to {out.node}, then ship "
+            f"{self.order.id} by {out.carrier_service}: {_money(delta)}, ETA {_fmt_time(out.eta)}, "
+            f"{out.on_time_probability:.0%} on time"
+        )
+        return _Draft(
+            kind="transfer_inventory",
+            summary=summary,
+            actions=partial(self._transfer_actions, source, moved, move, out),
+            # One parcel reaches the customer: the transfer is not a split.
+            total=round(values["total"] - values["split_penalty"], 2),
+            breakdown=partial(self._unsplit_score, plan),
+            cost_delta=round(delta, 2),
+            eta=out.eta,
+            on_time_probability=round(out.on_time_probability, 4),
+            units_by_node={source: units},
+            capacity_by_node={source: units},
+            legs=(transfer_leg, out_leg),
+        )
+
+    def _unsplit_score(self, plan: ScoreInput) -> ScoreBreakdown:
         sc = self._score(plan)
-        # One parcel reaches the customer: the transfer is not a split.
-        sc = sc.model_copy(
+        return sc.model_copy(
             update={"split_penalty": 0.0, "total": round(sc.total - sc.split_penalty, 2)}
         )
-        actions = [
+
+    def _transfer_actions(
+        self, source: str, moved: Lines | list[tuple[str, int]], move: Quote, out: Quote
+    ) -> list[Action]:
+        ctx = self.ctx
+        return [
             Action(
                 type=ActionType.TRANSFER_INVENTORY,
                 order=self.order.id,
@@ -418,23 +540,6 @@ class _Generator:
                 reason=f"ship from {out.node} once the transfer from {source} arrives",
             ),
         ]
-        summary = (
-            f"Transfer {_describe_lines(moved)} from {source} to {out.node}, then ship "
-            f"{self.order.id} by {out.carrier_service}: {_money(delta)}, ETA {_fmt_time(out.eta)}, "
-            f"{out.on_time_probability:.0%} on time"
-        )
-        return _Draft(
-            kind="transfer_inventory",
-            summary=summary,
-            actions=actions,
-            score=sc,
-            cost_delta=round(delta, 2),
-            eta=out.eta,
-            on_time_probability=round(out.on_time_probability, 4),
-            units_by_node={source: units},
-            capacity_by_node={source: units},
-            legs=(transfer_leg, out_leg),
-        )
 
     def repromises(self) -> None:
         """The shipments that cannot make the promise, with the promise moved to their ETA."""
@@ -457,20 +562,6 @@ class _Generator:
                 lateness_against=f"the new promise {new_promise:%a %d %b}",
                 promise_shift_days=shift,
             )
-            sc = self._score(plan)
-            actions = [
-                *base.actions,
-                Action(
-                    type=ActionType.REPROMISE,
-                    order=self.order.id,
-                    promised_by=new_promise,
-                    reason=(
-                        f"cannot arrive by {promised:%a %d %b %H:%M}; "
-                        f"earliest {_fmt_time(base.eta)}"
-                    ),
-                ),
-                _notify(self.order.id, f"Your order will arrive by {new_promise:%A %d %B}."),
-            ]
             summary = (
                 f"Re-promise {self.order.id} to {new_promise:%a %d %b} (+{shift:.1f} d) and "
                 f"{_lower_first(base.summary.split(':')[0])}: {_money(base.cost_delta)}, "
@@ -480,8 +571,9 @@ class _Generator:
                 _Draft(
                     kind="repromise",
                     summary=summary,
-                    actions=actions,
-                    score=sc,
+                    actions=partial(self._repromise_actions, base, new_promise),
+                    total=self._total(plan),
+                    breakdown=self._explained(plan),
                     cost_delta=base.cost_delta,
                     eta=base.eta,
                     on_time_probability=base.on_time_probability,
@@ -492,6 +584,22 @@ class _Generator:
             )
         drafts.sort(key=_Draft.key)
         self.drafts.extend(drafts[:REPROMISES_KEPT])
+
+    def _repromise_actions(self, base: _Draft, new_promise: datetime) -> list[Action]:
+        assert base.eta is not None
+        promised = self.order.promised_by
+        return [
+            *base.actions(),
+            Action(
+                type=ActionType.REPROMISE,
+                order=self.order.id,
+                promised_by=new_promise,
+                reason=(
+                    f"cannot arrive by {promised:%a %d %b %H:%M}; earliest {_fmt_time(base.eta)}"
+                ),
+            ),
+            _notify(self.order.id, f"Your order will arrive by {new_promise:%A %d %B}."),
+        ]
 
     def unservable_lines(self) -> list[tuple[str, int]]:
         """Lines no node may serve from its stock (not even split across nodes)."""
@@ -561,8 +669,9 @@ class _Generator:
         return _Draft(
             kind="backorder",
             summary=summary,
-            actions=actions,
-            score=sc,
+            actions=partial(list, actions),
+            total=sc.total,
+            breakdown=partial(_same, sc),
             cost_delta=0.0,
             eta=new_promise,
             on_time_probability=p_original,
@@ -613,8 +722,9 @@ class _Generator:
         return _Draft(
             kind="cancel_lines",
             summary=summary,
-            actions=actions,
-            score=sc,
+            actions=partial(list, actions),
+            total=sc.total,
+            breakdown=partial(_same, sc),
             cost_delta=round(delta, 2),
             eta=legs[0].eta if legs else None,
             on_time_probability=round(legs[0].on_time_probability, 4) if legs else None,
@@ -635,9 +745,10 @@ class _Generator:
                 or not ctx.has_room(node_id, sum(q for _, q in lines))
             ):
                 continue
-            for q in ctx.quotes(node_id, lines):
-                leg = leg_of(q, lines, new_work=not is_own)
-                total = self._score(ScoreInput(legs=[leg])).total
+            quotes = ctx.quotes(node_id, lines)
+            legs = [leg_of(q, lines, new_work=not is_own) for q in quotes]
+            totals = one_leg_totals(self.view, self.order, ctx.priorities, legs)
+            for q, leg, total in zip(quotes, legs, totals, strict=True):
                 kind = (
                     ("keep" if q.carrier_service == ctx.current_service else "rebook")
                     if is_own
@@ -666,6 +777,10 @@ def _against(leg: Leg, promise: datetime) -> Leg:
     return replace(leg, on_time_probability=p)
 
 
+def _same(breakdown: ScoreBreakdown) -> ScoreBreakdown:
+    return breakdown
+
+
 def _notify(order_id: str, message: str) -> Action:
     return Action(type=ActionType.NOTIFY_CUSTOMER, order=order_id, message=message)
 
@@ -674,14 +789,17 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _pareto(drafts: list[_Draft]) -> list[_Draft]:
+Ranked = TypeVar("Ranked", _Draft, _Option)
+
+
+def _pareto(drafts: list[Ranked]) -> list[Ranked]:
     """Drop options another option beats on expected cost, arrival and P(on time) at once."""
-    kept: list[_Draft] = []
+    kept: list[Ranked] = []
     for d in drafts:  # sorted by score: a dominating option comes first
         dominated = any(
             k.eta is not None
             and d.eta is not None
-            and k.score.total <= d.score.total
+            and k.total <= d.total
             and k.eta <= d.eta
             and (k.on_time_probability or 0.0) >= (d.on_time_probability or 0.0)
             for k in kept
@@ -726,9 +844,14 @@ def _greedy_cover(
     return plan if not remaining else None
 
 
-def split_plans(ctx: OrderContext) -> list[tuple[Leg, ...]]:
+def split_plans(ctx: OrderContext, below: float = math.inf) -> list[tuple[Leg, ...]]:
     """Ways to ship the order from 2..`max_split_nodes` nodes (each leg by its best service by
-    score), one per starting node of a greedy cover, without duplicates."""
+    score), one per starting node of a greedy cover, without duplicates.
+
+    With `below`, plans whose score total cannot be below it are left out unquoted: their
+    score without shipping and lateness (both >= 0) is already at least `below`."""
+    if any(not 0.0 <= r <= 1.0 for r in ctx.view.carrier_reliability.values()):
+        below = math.inf  # P(on time) could pass 1 and lateness go negative: no bound
     limit = ctx.limits.max_split_nodes
     if limit < 2 or (len(ctx.lines) < 2 and ctx.units < 2):
         return []
@@ -739,7 +862,7 @@ def split_plans(ctx: OrderContext) -> list[tuple[Leg, ...]]:
         if plan is None or len(plan) < 2:
             continue
         key = tuple(sorted(plan))
-        if key in found:
+        if key in found or (below < math.inf and _least_total(ctx, plan) >= below):
             continue
         legs: list[Leg] = []
         for node_id, lines in plan:
@@ -748,18 +871,36 @@ def split_plans(ctx: OrderContext) -> list[tuple[Leg, ...]]:
             options = [leg_of(q, lines, new_work=True) for q in ctx.quotes(node_id, lines)]
             if not options:
                 break
+            totals = one_leg_totals(ctx.view, ctx.order, ctx.priorities, options)
             legs.append(
                 min(
-                    options,
-                    key=lambda leg: (
-                        score(ctx.view, ctx.order, ctx.priorities, ScoreInput(legs=[leg])).total,
-                        leg.carrier_service,
-                    ),
-                )
+                    zip(totals, options, strict=True),
+                    key=lambda priced: (priced[0], priced[1].carrier_service),
+                )[1]
             )
         if len(legs) == len(plan):
             found[key] = tuple(legs)
     return list(found.values())
+
+
+def _least_total(ctx: OrderContext, plan: list[tuple[str, Lines]]) -> float:
+    """A lower bound of the score total of shipping `plan` (node, lines) by any services: the
+    plan scored with free carriers that are sure to be on time. Every score term is >= 0 and
+    the sums and cents roundings are monotone, so the real total is never lower."""
+    legs = [
+        Leg(
+            node=node_id,
+            carrier_service="",
+            lines=lines,
+            shipping=0.0,
+            handling=ctx.view.nodes[node_id].handling_cost_per_order,
+            on_time_probability=1.0,
+            eta=ctx.situation.release_at,
+            added_units=sum(q for _, q in lines),
+        )
+        for node_id, lines in plan
+    ]
+    return score_total(ctx.view, ctx.order, ctx.priorities, ScoreInput(legs=legs))
 
 
 def _backorder_input(
@@ -831,9 +972,9 @@ def generate_candidates(
             id=f"{order_id}:c{i}",
             kind=d.kind,
             summary=d.summary,
-            actions=d.actions,
+            actions=d.actions(),
             orders=[order_id],
-            score=d.score,
+            score=d.breakdown(),
             cost_delta=d.cost_delta,
             eta=d.eta,
             on_time_probability=d.on_time_probability,

@@ -9,10 +9,11 @@ lists and hazmat-by-air), and the `Leg` the score prices.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
-from tools.carriers import Quote, legal_quotes, quote
+from tools.carriers import Quote, QuoteBook, legal_quotes, quote
 from tools.network import NodeStatus, Order, ShipTo
 from tools.priorities import BusinessPriorities
 from tools.promise import ready_at
@@ -53,10 +54,24 @@ class OrderContext:
     order: Order
     priorities: BusinessPriorities
     limits: SourcingLimits
+    # `quotes` to the order's address by (node, weight, hazmat, release): one context lives for
+    # one decision over a frozen view, and its tools ask the same nodes again and again.
+    _quotes: dict[tuple[str, float, bool, datetime], list[Quote]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
-    @property
+    _available: dict[tuple[str, str], int] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @cached_property
     def lines(self) -> Lines:
         return order_lines(self.order)
+
+    @cached_property
+    def quote_book(self) -> QuoteBook:
+        """Legal quotes to the order's address by its promise, memoised per node."""
+        return QuoteBook(self.view, self.order.ship_to, self.order.promised_by)
 
     @property
     def units(self) -> int:
@@ -114,9 +129,13 @@ class OrderContext:
 
     def available(self, node_id: str, sku: str) -> int:
         """Units of `sku` the node may promise to new work (ATP under the policy)."""
-        return self.view.atp(
-            node_id, sku, include_safety_stock=not self.limits.respect_safety_stock
-        )
+        key = (node_id, sku)
+        units = self._available.get(key)
+        if units is None:
+            units = self._available[key] = self.view.atp(
+                node_id, sku, include_safety_stock=not self.limits.respect_safety_stock
+            )
+        return units
 
     def covers(self, node_id: str, lines: Sequence[tuple[str, int]]) -> bool:
         return all(self.available(node_id, sku) >= qty for sku, qty in lines)
@@ -134,17 +153,23 @@ class OrderContext:
     ) -> list[Quote]:
         """Legal, bookable, policy-allowed services for these lines from the node."""
         view = self.view
-        node = view.nodes[node_id]
-        destination = ship_to or self.order.ship_to
         hazmat = view.is_hazmat(sku for sku, _ in lines)
-        found = legal_quotes(
-            view,
-            node_id,
-            destination,
-            view.lines_weight_kg(lines),
-            self.order.promised_by,
-            release or release_for(view, self.situation, node_id),
-        )
+        weight = view.lines_weight_kg(lines)
+        release = release or release_for(view, self.situation, node_id)
+        if ship_to is not None:
+            found = legal_quotes(view, node_id, ship_to, weight, self.order.promised_by, release)
+            return self._allowed(node_id, ship_to, hazmat, found)
+        key = (node_id, weight, hazmat, release)
+        allowed = self._quotes.get(key)
+        if allowed is None:
+            found = self.quote_book.legal(node_id, weight, release)
+            allowed = self._quotes[key] = self._allowed(node_id, self.order.ship_to, hazmat, found)
+        return list(allowed)
+
+    def _allowed(
+        self, node_id: str, destination: ShipTo, hazmat: bool, found: list[Quote]
+    ) -> list[Quote]:
+        node = self.view.nodes[node_id]
         return [
             q
             for q in found

@@ -154,6 +154,46 @@ def score_total(
     return _evaluate(view, order, priorities, plan, False)[0]["total"]
 
 
+def one_leg_totals(
+    view: NetworkView, order: Order, priorities: BusinessPriorities, legs: Sequence[Leg]
+) -> list[float]:
+    """`score_total(view, order, priorities, ScoreInput(legs=[leg]))` for each leg, for legs
+    that differ only in how they ship: the same node, lines, added units and `takes_stock`
+    (one node's services). The node's terms are worked out once; every number is computed
+    by the same operations as `_evaluate`, so the totals are identical."""
+    if not legs:
+        return []
+    first = legs[0]
+    w = priorities.cost_weight
+    penalty = priorities.lateness_cost(order.customer_tier, order.channel)
+    split = cents(0 * priorities.split_penalty)
+    risk_total = 0.0
+    if first.takes_stock:
+        for sku, qty in first.lines:
+            p_pick = pick_probability(view, first.node, sku, qty)
+            risk_total += (1.0 - p_pick) * priorities.failed_pick_cost * qty
+    inventory_risk = cents(risk_total)
+    node_strain = cents(0.0 + strain(view.nodes[first.node], first.added_units, priorities)[0])
+    margin_impact = cents(0.0)
+    per_day = priorities.repromise_penalty_per_day.get(order.customer_tier, 0.0)
+    promise_change = cents(max(0.0, 0.0) * per_day + 0.0)
+    totals = []
+    for leg in legs:
+        shipping = cents(w * (leg.shipping + 0.0))
+        handling = cents(w * (leg.handling + 0.0))
+        lateness = cents((1.0 - 1.0 * leg.on_time_probability) * penalty)
+        terms = (shipping, handling, lateness, split, inventory_risk, node_strain, margin_impact)
+        totals.append(cents(sum(terms) + promise_change))
+    return totals
+
+
+def score_values(
+    view: NetworkView, order: Order, priorities: BusinessPriorities, plan: ScoreInput
+) -> dict[str, float]:
+    """The numbers of `score(...)` by field name, without the notes or the breakdown."""
+    return _evaluate(view, order, priorities, plan, False)[0]
+
+
 def _evaluate(
     view: NetworkView,
     order: Order,
@@ -170,9 +210,9 @@ def _evaluate(
             f"shipping ${w * plan.deferred_shipping:.2f} + handling "
             f"${w * plan.deferred_handling:.2f} later, at today's cost of the allocation"
         )
-    for leg in plan.legs:
-        kg = view.lines_weight_kg(leg.lines)
-        if explain:
+    if explain:
+        for leg in plan.legs:
+            kg = view.lines_weight_kg(leg.lines)
             notes.append(
                 f"shipping ${w * leg.shipping:.2f} + handling ${w * leg.handling:.2f}: "
                 f"{leg.carrier_service} from {leg.node}, {kg:.1f} kg over {leg.distance_km:.0f} km"
