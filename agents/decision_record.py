@@ -79,15 +79,17 @@ def persist(
     """Save the decision as the exception's current state, append it to the audit log and
     queue its `messages` (kind, payload, key), in one transaction."""
     signals = state.get("signals")
+    decision_json = decision.model_dump(mode="json")
     ctx.store.record_decision(
         decision.exception_id,
         decision,
         {
-            "decision": decision.model_dump(mode="json"),
+            "decision": decision_json,
             "signals": signals.model_dump(mode="json") if signals is not None else None,
             "event": state["event"].model_dump(mode="json"),
             "executions": [e.model_dump(mode="json") for e in state.get("executions") or []],
             "escalation_reason": state.get("escalation_reason"),
         },
         messages,
+        decision_json=decision_json,
     )

@@ -28,7 +28,7 @@ from tools.decisions import Action, ActionLine, ActionType, Candidate
 from tools.inventory import InsufficientStock, release, reserve
 from tools.network import Allocation, Order, OrderStatus
 from tools.promise import ready_at
-from tools.store import KeyConflict, Store
+from tools.store import ActionNote, KeyConflict, Store
 from tools.store.engine import is_lock_conflict
 from tools.view import NetworkView
 
@@ -487,7 +487,7 @@ def execute(
         with store.unit_of_work():
             if first is not None:
                 first.write(store)
-            applied(store, exception_id, builder, candidate, autonomous)
+            store.append_action_logs(exception_id, applied(builder, candidate, autonomous))
     execution.succeeded = True
     return execution
 
@@ -521,7 +521,7 @@ def _run_batch(
                 )
             )  # fmt: skip
         if last:
-            applied(store, exception_id, builder, candidate, autonomous)
+            store.append_action_logs(exception_id, applied(builder, candidate, autonomous))
         return None
     if first is not None and _kind(batch[0]) == "book":
         first.write(store)  # its own transaction: it must be in the store before the call
@@ -532,6 +532,9 @@ def _run_batch(
             store.mark_effect(
                 commit.key, "commit_begun", {"candidate": commit.candidate, "orders": commit.orders}
             )
+        # The batch's audit entries, written in one statement with its last write (or, for a
+        # booking, right after the call).
+        notes: list[ActionNote] = []
         for op in batch:
             try:
                 detail = op.run()
@@ -541,9 +544,8 @@ def _run_batch(
                 execution.steps.append(
                     StepRecord(step=op.stage, key=op.key, status=StepStatus.FAILED, detail=str(exc))
                 )
-                store.append_action_log(
-                    exception_id, op.stage, op.key, "failed", {"error": str(exc)}
-                )
+                notes.append(ActionNote(op.stage, op.key, "failed", {"error": str(exc)}))
+                store.append_action_logs(exception_id, notes)
                 execution.failure = f"{op.label}: {exc}"
                 if exc.service:
                     execution.unbookable_services.append(exc.service)
@@ -553,9 +555,10 @@ def _run_batch(
             execution.steps.append(
                 StepRecord(step=op.stage, key=op.key, status=StepStatus.DONE, detail=detail)
             )
-            store.append_action_log(exception_id, op.stage, op.key, "done", {"detail": detail})
+            notes.append(ActionNote(op.stage, op.key, "done", {"detail": detail}))
         if last:  # the audit entries commit with the last writes
-            applied(store, exception_id, builder, candidate, autonomous)
+            notes.extend(applied(builder, candidate, autonomous))
+        store.append_action_logs(exception_id, notes)
     if _kind(batch[0]) == "commit":
         commit.begun = True
     return None
@@ -579,14 +582,11 @@ def _kind(op: Operation) -> str:
     return "book" if op.stage == "book" else "reserve" if op.stage in FALLIBLE else "commit"
 
 
-def applied(
-    store: Store, exception_id: str, builder: PlanBuilder, candidate: Candidate, autonomous: bool
-) -> None:
+def applied(builder: PlanBuilder, candidate: Candidate, autonomous: bool) -> list[ActionNote]:
     """One "applied" entry per action, naming the nodes it sends work to: the guardrails'
     rate limit on autonomous actions per node counts these."""
-    for index, action in enumerate(candidate.actions):
-        store.append_action_log(
-            exception_id,
+    return [
+        ActionNote(
             action.type.value,
             builder.key(index, "applied"),
             "applied",
@@ -594,6 +594,8 @@ def applied(
             nodes=action.nodes(),
             autonomous=autonomous,
         )
+        for index, action in enumerate(candidate.actions)
+    ]
 
 
 def compensate(

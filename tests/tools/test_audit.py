@@ -86,3 +86,28 @@ def test_recent_actions_count_autonomous_applied_actions_per_node(store: Store) 
     assert timed.recent_actions_by_node(since) == {"DC-NJ": 2, "DC-PA": 1}
     assert timed.recent_actions_by_node(since - timedelta(minutes=30)) == {"DC-NJ": 3, "DC-PA": 1}
     assert timed.recent_actions_by_node(since + timedelta(seconds=1)) == {}
+
+
+def test_steps_logged_together_keep_their_order_and_count_like_single_ones(store: Store) -> None:
+    from tools.store import ActionNote
+
+    store.append_action_logs(
+        "E7",
+        [
+            ActionNote("reserve", "k1", "done", {"detail": "held"}),
+            ActionNote("book", "k2", "failed", {"error": "refused"}),
+            ActionNote("reallocate", "k3", "applied", {}, nodes=["DC-NJ", "DC-PA"]),
+            ActionNote("reallocate", "k4", "applied", {}, nodes=["DC-PA"], autonomous=False),
+        ],
+    )
+    store.append_action_logs("E7", [])  # nothing to log: no row, no error
+    actions = store.audit_trail("E7").actions
+    assert [(a.step, a.key, a.status) for a in actions] == [
+        ("reserve", "k1", "done"),
+        ("book", "k2", "failed"),
+        ("reallocate", "k3", "applied"),
+        ("reallocate", "k4", "applied"),
+    ]
+    assert actions[1].detail == {"error": "refused"}
+    since = actions[0].recorded_at
+    assert store.recent_actions_by_node(since) == {"DC-NJ": 1, "DC-PA": 1}

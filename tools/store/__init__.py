@@ -64,6 +64,7 @@ from tools.store.errors import (
 from tools.store.migrations import migrate
 from tools.store.models import (
     ActionLogEntry,
+    ActionNote,
     ApprovalLogEntry,
     ApprovalRecord,
     AuditTrail,
@@ -89,6 +90,7 @@ Clock = Callable[[], datetime]
 
 __all__ = [
     "ActionLogEntry",
+    "ActionNote",
     "ApprovalLogEntry",
     "ApprovalRecord",
     "AuditTrail",
@@ -370,11 +372,14 @@ class Store:
         decision: Decision,
         log_payload: dict[str, Any],
         messages: Sequence[tuple[str, dict[str, Any], str]] = (),
+        *,
+        decision_json: dict[str, Any] | None = None,
     ) -> None:
         """File a decision atomically: the exception's decision and status, its decision-log
-        row and its outbox messages `(kind, payload, key)` (insert-if-absent by key)."""
+        row and its outbox messages `(kind, payload, key)` (insert-if-absent by key).
+        `decision_json`: `decision.model_dump(mode="json")` if the caller already made it."""
         decision_commit.record_decision(
-            self._engine, exception_id, decision, log_payload, messages, self.now()
+            self._engine, exception_id, decision, log_payload, messages, self.now(), decision_json
         )
 
     def set_exception_status(
@@ -450,6 +455,10 @@ class Store:
 
     def append_decision_log(self, exception_id: str, payload: dict[str, Any]) -> int:
         return audit.append_decision_log(self._engine, exception_id, payload, self.now())
+
+    def append_action_logs(self, exception_id: str, notes: Sequence[ActionNote]) -> None:
+        """`append_action_log` for several steps at once (one statement), in order."""
+        audit.append_action_logs(self._engine, exception_id, notes, self.now())
 
     def append_action_log(
         self,

@@ -18,6 +18,7 @@ from tools.store.engine import read_connection, write_connection
 from tools.store.errors import StoreError
 from tools.store.models import (
     ActionLogEntry,
+    ActionNote,
     ApprovalLogEntry,
     AuditTrail,
     DecisionLogEntry,
@@ -83,6 +84,30 @@ def append_action_log(
             },
         )
     return _new_id(result)
+
+
+def append_action_logs(
+    engine: Engine, exception_id: str, notes: Sequence[ActionNote], now: datetime
+) -> None:
+    """Log several steps of the act phase in one statement (one transaction, or the open
+    unit of work's), in order."""
+    if not notes:
+        return
+    rows = [
+        {
+            "exception_id": exception_id,
+            "recorded_at": now,
+            "step": n.step,
+            "key": n.key,
+            "status": n.status,
+            "nodes": list(n.nodes),
+            "autonomous": n.autonomous,
+            "detail": n.detail,
+        }
+        for n in notes
+    ]
+    with write_connection(engine) as conn:
+        conn.execute(_INSERT_ACTION, rows)
 
 
 def append_approval_log(

@@ -32,9 +32,11 @@ def record_decision(
     log_payload: dict[str, Any],
     messages: Sequence[OutboxMessage],
     now: datetime,
+    decision_json: dict[str, Any] | None = None,
 ) -> None:
     """File a decision in one transaction: the exception's decision and status, its
-    decision-log row and its outbox messages (insert-if-absent by key); no read-back."""
+    decision-log row and its outbox messages (insert-if-absent by key); no read-back.
+    `decision_json`: the decision's JSON form if the caller already has it."""
     for kind, _, key in messages:
         check_key(key)
         if not kind:
@@ -44,7 +46,7 @@ def record_decision(
             update(EXCEPTIONS)
             .where(EXCEPTIONS.c.id == exception_id)
             .values(
-                decision=decision.model_dump(mode="json"),
+                decision=decision_json or decision.model_dump(mode="json"),
                 status=_status(decision.status),
                 updated_at=now,
             )

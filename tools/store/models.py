@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -152,6 +153,17 @@ class ActionLogEntry(Frozen):
     nodes: list[str] = Field(default_factory=list)
     autonomous: bool = True
     detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class ActionNote(NamedTuple):
+    """One act-phase step to log (see `Store.append_action_logs`)."""
+
+    step: str
+    key: str
+    status: str
+    detail: dict[str, Any]
+    nodes: Sequence[str] = ()
+    autonomous: bool = True
 
 
 class ApprovalLogEntry(Frozen):
