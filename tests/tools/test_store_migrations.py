@@ -159,3 +159,50 @@ def test_offline_mode_prints_the_ddl(capsys: pytest.CaptureFixture[str]) -> None
     ddl = capsys.readouterr().out
     assert "CREATE TABLE inventory" in ddl
     assert "CREATE TRIGGER decision_log_append_only" in ddl
+
+
+def test_upgrading_past_0003_backfills_the_rate_limit_from_the_action_log(store_url: str) -> None:
+    """A store with actions logged before `node_actions` existed counts them after the upgrade
+    exactly as it counted them from the log (each node once per action)."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import insert
+
+    from tools.store.migrations import alembic_config
+    from tools.store.schema import ACTION_LOG
+
+    engine = make_engine(store_url)
+    try:
+        with write_connection(engine) as conn:
+            command.upgrade(alembic_config(conn), "0002")
+        recorded = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+        rows = [
+            ("E1", "a", "applied", ["DC-NJ"], True),
+            ("E2", "b", "applied", ["DC-NJ", "DC-PA", "DC-NJ"], True),
+            ("E3", "c", "failed", ["DC-PA"], True),
+            ("E4", "d", "applied", ["DC-PA"], False),
+            ("E5", "e", "applied", [], True),
+        ]
+        with write_connection(engine) as conn:
+            conn.execute(
+                insert(ACTION_LOG),
+                [
+                    {
+                        "exception_id": exception_id,
+                        "recorded_at": recorded,
+                        "step": "reallocate",
+                        "key": key,
+                        "status": status,
+                        "nodes": nodes,
+                        "autonomous": autonomous,
+                        "detail": {},
+                    }
+                    for exception_id, key, status, nodes, autonomous in rows
+                ],
+            )
+        migrate(engine)
+        store = Store(engine)
+        assert store.recent_actions_by_node(recorded) == {"DC-NJ": 2, "DC-PA": 1}
+    finally:
+        engine.dispose()

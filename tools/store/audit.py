@@ -7,12 +7,11 @@ hand-typed SQL statement can rewrite history.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, bindparam, insert, select
+from sqlalchemy import Connection, CursorResult, Engine, bindparam, func, insert, select
 
 from tools.store.engine import read_connection, write_connection
 from tools.store.errors import StoreError
@@ -24,17 +23,33 @@ from tools.store.models import (
     DecisionLogEntry,
     OutcomeLogEntry,
 )
-from tools.store.schema import ACTION_LOG, APPROVAL_LOG, DECISION_LOG, OUTCOME_LOG
+from tools.store.schema import ACTION_LOG, APPROVAL_LOG, DECISION_LOG, NODE_ACTIONS, OUTCOME_LOG
 
 # The action_log status of an action that really changed the world (what rate limits count).
 ACTION_APPLIED = "applied"
 # Built once (building a statement costs more than running it on the decision path).
 _INSERT_ACTION = insert(ACTION_LOG)
-_RECENT_APPLIED = select(ACTION_LOG.c.nodes).where(
-    ACTION_LOG.c.recorded_at >= bindparam("since"),
-    ACTION_LOG.c.status == ACTION_APPLIED,
-    ACTION_LOG.c.autonomous.is_(True),
+_INSERT_NODE_ACTION = insert(NODE_ACTIONS)
+_RECENT_BY_NODE = (
+    select(NODE_ACTIONS.c.node, func.count())
+    .where(NODE_ACTIONS.c.recorded_at >= bindparam("since"))
+    .group_by(NODE_ACTIONS.c.node)
+    .order_by(NODE_ACTIONS.c.node)
 )
+
+
+def _node_actions(
+    conn: Connection, exception_id: str, notes: Sequence[ActionNote], now: datetime
+) -> None:
+    """The rate limit's rows: each node of an autonomous applied action, once per action."""
+    rows = [
+        {"exception_id": exception_id, "key": n.key, "node": node, "recorded_at": now}
+        for n in notes
+        if n.status == ACTION_APPLIED and n.autonomous
+        for node in dict.fromkeys(n.nodes)
+    ]
+    if rows:
+        conn.execute(_INSERT_NODE_ACTION, rows)
 
 
 def _new_id(result: CursorResult[Any]) -> int:
@@ -70,6 +85,8 @@ def append_action_log(
     `autonomous` action (no person approved it) with status `applied` counts towards the
     per-node rate limit (`recent_actions_by_node`)."""
     with write_connection(engine) as conn:
+        note = ActionNote(step, key, status, detail, nodes, autonomous)
+        _node_actions(conn, exception_id, [note], now)
         result = conn.execute(
             _INSERT_ACTION,
             {
@@ -108,6 +125,7 @@ def append_action_logs(
     ]
     with write_connection(engine) as conn:
         conn.execute(_INSERT_ACTION, rows)
+        _node_actions(conn, exception_id, notes, now)
 
 
 def append_approval_log(
@@ -195,8 +213,4 @@ def recent_actions_by_node(engine: Engine, since: datetime) -> dict[str, int]:
     """Autonomous applied actions per node recorded at or after `since` (an action that
     sends work to two nodes counts once for each)."""
     with read_connection(engine) as conn:
-        rows = conn.execute(_RECENT_APPLIED, {"since": since}).scalars()
-        counts: Counter[str] = Counter()
-        for nodes in rows:
-            counts.update(set(nodes))
-    return dict(sorted(counts.items()))
+        return {node: int(n) for node, n in conn.execute(_RECENT_BY_NODE, {"since": since})}

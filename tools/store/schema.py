@@ -391,6 +391,20 @@ class ActionLogRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class NodeActionRow(Base):
+    """One node an autonomous, applied action sent work to (an action to two nodes: two
+    rows), kept beside `action_log` so the per-node rate limit is a count in SQL, not a
+    scan of the log's JSON."""
+
+    __tablename__ = "node_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    exception_id: Mapped[str] = mapped_column(String(ID))
+    key: Mapped[str] = mapped_column(String(255))
+    node: Mapped[str] = mapped_column(String(ID))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
 class ApprovalLogRow(Base):
     __tablename__ = "approval_log"
 
@@ -457,3 +471,4 @@ APPROVAL_LOG = _table(ApprovalLogRow)
 OUTCOME_LOG = _table(OutcomeLogRow)
 CHAT_LOG = _table(ChatLogRow)
 CHANGE_COUNTERS = _table(ChangeCounterRow)
+NODE_ACTIONS = _table(NodeActionRow)
