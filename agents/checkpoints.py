@@ -20,7 +20,11 @@ from typing import Any
 import ormsgpack
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import WRITES_IDX_MAP, BaseCheckpointSaver
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer, _msgpack_default
+from langgraph.checkpoint.serde.jsonplus import (
+    EXT_PYDANTIC_V2,
+    JsonPlusSerializer,
+    _msgpack_default,
+)
 from langgraph.checkpoint.serde.jsonplus import _option as _MSGPACK_OPTIONS
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -54,6 +58,18 @@ def state_types() -> list[type]:
     return sorted(found, key=lambda t: (t.__module__, t.__qualname__))
 
 
+def _encode_model(obj: BaseModel) -> Any:
+    """A state model as LangGraph's pydantic extension (module, class, fields), its fields in
+    JSON form: plain strings and numbers that msgpack packs natively, where LangGraph's own
+    path packs every enum and datetime inside as an extension of its own. LangGraph loads
+    either the same way (`cls(**fields)`, validating), and our models round-trip through
+    JSON by contract (the API and the store keep them as JSON)."""
+    fields = obj.model_dump(mode="json")
+    cls = type(obj)
+    payload = (cls.__module__, cls.__name__, fields, "model_validate_json")
+    return ormsgpack.Ext(EXT_PYDANTIC_V2, ormsgpack.packb(payload, option=_MSGPACK_OPTIONS))
+
+
 class MemoSerializer(JsonPlusSerializer):
     """LangGraph's serializer, remembering how each pydantic value of the state was encoded.
 
@@ -61,20 +77,22 @@ class MemoSerializer(JsonPlusSerializer):
     verdicts are encoded again at every later step of a run (and once more in the step's
     writes). State values are never changed in place (steps return new values, as LangGraph
     requires), so the encoding of the same object is reused: same bytes, a fraction of the
-    time. Bounded; entries hold their object, so an id is never confused with a new one."""
+    time. Bounded; entries hold their object, so an id is never confused with a new one.
+    Models of the resolver state are encoded in JSON form (`_encode_model`)."""
 
     CAPACITY = 4096
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._memo: dict[int, tuple[Any, Any]] = {}
+        self._own = frozenset(t for t in state_types() if issubclass(t, BaseModel))
 
     def _default(self, obj: Any) -> Any:
         if isinstance(obj, BaseModel):
             hit = self._memo.get(id(obj))
             if hit is not None and hit[0] is obj:
                 return hit[1]
-            encoded = _msgpack_default(obj)
+            encoded = _encode_model(obj) if type(obj) in self._own else _msgpack_default(obj)
             if len(self._memo) >= self.CAPACITY:
                 self._memo.clear()
             self._memo[id(obj)] = (obj, encoded)
