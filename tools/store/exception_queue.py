@@ -55,24 +55,22 @@ def register_exception(
 ) -> tuple[ExceptionRecord, bool]:
     """(the stored record, True) for a new event id; (the first record, False) for a repeat.
     `claimed_by`: the resolver that starts on it right away (its claim is its lease)."""
+    values: dict[str, Any] = {
+        "id": event.id,
+        "event": event.model_dump(mode="json"),
+        "status": _status(status),
+        "received_at": now,
+        "updated_at": now,
+        "decision": None,
+        "claimed_by": claimed_by,
+        "claimed_at": now if claimed_by is not None else None,
+        "attempts": 1 if claimed_by is not None else 0,
+    }
     with write_connection(engine) as conn:
-        created = insert_if_absent(
-            conn,
-            EXCEPTIONS,
-            {
-                "id": event.id,
-                "event": event.model_dump(mode="json"),
-                "status": _status(status),
-                "received_at": now,
-                "updated_at": now,
-                "decision": None,
-                "claimed_by": claimed_by,
-                "claimed_at": now if claimed_by is not None else None,
-                "attempts": 1 if claimed_by is not None else 0,
-            },
-        )
+        if insert_if_absent(conn, EXCEPTIONS, values):  # new: the record is what was written
+            return ExceptionRecord.model_validate({**values, "event": event}), True
         row = conn.execute(select(EXCEPTIONS).where(EXCEPTIONS.c.id == event.id)).one()
-    return _record(row), created
+    return _record(row), False
 
 
 def get_exception(engine: Engine, exception_id: str) -> ExceptionRecord | None:
