@@ -28,6 +28,10 @@ from tools.view import NetworkView
 
 T = TypeVar("T")
 VIEWS_KEPT = 32
+# Whole views are kept only for small slices (a decision's orders): a view of thousands of
+# orders (a network-wide event, the whole network) is rebuilt from its cached parts instead,
+# so the cache's memory stays small whatever is asked.
+MAX_ORDERS_KEPT = 200
 _COUNTERS = select(CHANGE_COUNTERS.c.name, CHANGE_COUNTERS.c.version)
 
 Counters = Mapping[str, int]
@@ -65,6 +69,9 @@ class ViewCache:
             return found
 
     def keep(self, key: ViewKey, view: NetworkView) -> None:
+        ids = key[1]
+        if ids is None or len(ids) > MAX_ORDERS_KEPT:
+            return
         with self._lock:
             self._views[key] = view
             self._views.move_to_end(key)
