@@ -43,7 +43,7 @@ from tools.sourcing.problem import CAPACITY_EPS, AssignmentProblem, FloatArray, 
 BoolArray = NDArray[np.bool_]
 
 
-SLOW_ALPHA_MAX_JOBS = 150
+SLOW_ALPHA_JOBS_PER_AGENT = 5
 
 
 class GapSearchError(ValueError):
@@ -60,9 +60,10 @@ class GapSearchSettings:
     tenure_max: float = 6.0
     # Penalty per unit of overload: starts at `alpha_start` x (mean |cost| / mean use); multiplied
     # by `alpha_up` per overloaded iteration and divided by `alpha_down` per feasible one.
-    # None: 1.05 with up to SLOW_ALPHA_MAX_JOBS jobs, 1.1 with more (measured from the same
-    # start, 8 s: d20100 seeds 0-6 median 6221 with 1.05 against 6233 with 1.1; d20200 seeds
-    # 0-3 median 12300 with 1.1 against 12315 with 1.05).
+    # None: 1.05 with at most SLOW_ALPHA_JOBS_PER_AGENT jobs per agent, 1.1 with more
+    # (measured from the same start, 8 s: d20100, 5 jobs per agent, seeds 0-6 median 6221 with
+    # 1.05 against 6233 with 1.1; d20200, 10 per agent, seeds 0-3 median 12300 with 1.1 against
+    # 12315 with 1.05; d10100, 10 per agent, 10 s seeds 0-2 no better with 1.05).
     alpha_start: float = 1.0
     alpha_up: float | None = None
     alpha_down: float | None = None
@@ -76,9 +77,9 @@ class GapSearchSettings:
     chains: bool = True
     chain_depth: int = 2
 
-    def alpha_rates(self, jobs: int) -> tuple[float, float]:
-        """(alpha_up, alpha_down) for a problem with `jobs` jobs."""
-        default = 1.05 if jobs <= SLOW_ALPHA_MAX_JOBS else 1.1
+    def alpha_rates(self, agents: int, jobs: int) -> tuple[float, float]:
+        """(alpha_up, alpha_down) for a problem of `agents` x `jobs`."""
+        default = 1.05 if jobs <= SLOW_ALPHA_JOBS_PER_AGENT * agents else 1.1
         return (
             default if self.alpha_up is None else self.alpha_up,
             default if self.alpha_down is None else self.alpha_down,
@@ -152,7 +153,7 @@ def tabu_search(
     scale = max(1.0, np.sqrt(n) / 10.0)
     t_lo = max(1, round(cfg.tenure_min * scale))
     t_hi = max(t_lo, round(cfg.tenure_max * scale))
-    alpha_up, alpha_down = cfg.alpha_rates(n)
+    alpha_up, alpha_down = cfg.alpha_rates(m, n)
     alpha0 = cfg.alpha_start * float(np.abs(c).mean() + 1.0) / float(a.mean() + 1e-9)
     alpha = alpha0
     big = np.inf

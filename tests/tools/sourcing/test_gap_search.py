@@ -240,9 +240,10 @@ def test_the_engine_runs_the_phase_on_gap_problems_only_when_asked() -> None:
 
 
 def test_penalty_rates_depend_on_the_size_unless_given() -> None:
-    assert GapSearchSettings().alpha_rates(100) == (1.05, 1.05)
-    assert GapSearchSettings().alpha_rates(200) == (1.1, 1.1)
-    assert GapSearchSettings(alpha_up=1.2, alpha_down=1.3).alpha_rates(100) == (1.2, 1.3)
+    assert GapSearchSettings().alpha_rates(20, 100) == (1.05, 1.05)
+    assert GapSearchSettings().alpha_rates(20, 200) == (1.1, 1.1)
+    assert GapSearchSettings().alpha_rates(10, 100) == (1.1, 1.1)
+    assert GapSearchSettings(alpha_up=1.2, alpha_down=1.3).alpha_rates(20, 100) == (1.2, 1.3)
 
 
 @pytest.mark.parametrize("seed", range(3))
