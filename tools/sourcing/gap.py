@@ -32,12 +32,14 @@ from tools.sourcing.mip import solve_model
 SOLVERS = ("execlayer", "highs-mip")
 # Time split (measured on OR-Library types B-D): the first MIP attempt gets half the budget
 # with fewer than 12 agents (where it proves most optima) and 10 % with more; the tabu search
-# gets 80 % of what is left; then (12+ agents) the large-neighbourhood search, and the MIP
-# again from the best plan, share the rest.
+# gets 80 % of what is left with fewer than 12 agents, GAP_SEARCH_SHARE_MANY_AGENTS with more;
+# then (12+ agents) the large-neighbourhood search, and the MIP again from the best plan,
+# share the rest.
 MIP_FIRST_SHARE_FEW_AGENTS = 0.5
 MIP_FIRST_SHARE_MANY_AGENTS = 0.1
 MANY_AGENTS = 12
 GAP_SEARCH_SHARE = 0.8
+GAP_SEARCH_SHARE_MANY_AGENTS = 0.95
 
 
 class GapFormatError(ValueError):
@@ -204,7 +206,11 @@ def solve_gap(
                     if instance.agents >= MANY_AGENTS
                     else MIP_FIRST_SHARE_FEW_AGENTS
                 ),
-                gap_search_share=GAP_SEARCH_SHARE,
+                gap_search_share=(
+                    GAP_SEARCH_SHARE_MANY_AGENTS
+                    if instance.agents >= MANY_AGENTS
+                    else GAP_SEARCH_SHARE
+                ),
                 gap_search=GapSearchSettings(max_iterations=None, seed=seed),
             ),
         )

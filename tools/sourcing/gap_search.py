@@ -21,6 +21,10 @@ to it for a few iterations (tabu tenure, drawn from the seeded generator) unless
 best plan within capacity seen so far (aspiration). After a long stretch without a better plan
 the search restarts from the best plan with the penalty reset.
 
+Swap and chain scores are built from one n x n matrix per iteration (W[p, q]: cost change plus
+penalised overload change when q takes p's place; a swap scores W[p, q] + W[q, p], a chain
+starts with W[p, q]); aspiration is checked on the few tabu pairs only.
+
 Only plans within every capacity are returned, and never one costlier than the start (the
 start itself when nothing better is found). Work is bounded by `max_iterations`, so a run that
 ends before its deadline is reproducible for a given seed; the deadline is a hard cap on top.
@@ -39,6 +43,9 @@ from tools.sourcing.problem import CAPACITY_EPS, AssignmentProblem, FloatArray, 
 BoolArray = NDArray[np.bool_]
 
 
+SLOW_ALPHA_JOBS_PER_AGENT = 5
+
+
 class GapSearchError(ValueError):
     """Inputs of the GAP search that do not fit together (the message says which)."""
 
@@ -53,9 +60,13 @@ class GapSearchSettings:
     tenure_max: float = 6.0
     # Penalty per unit of overload: starts at `alpha_start` x (mean |cost| / mean use); multiplied
     # by `alpha_up` per overloaded iteration and divided by `alpha_down` per feasible one.
+    # None: 1.05 with at most SLOW_ALPHA_JOBS_PER_AGENT jobs per agent, 1.1 with more
+    # (measured from the same start, 8 s: d20100, 5 jobs per agent, seeds 0-6 median 6221 with
+    # 1.05 against 6233 with 1.1; d20200, 10 per agent, seeds 0-3 median 12300 with 1.1 against
+    # 12315 with 1.05; d10100, 10 per agent, 10 s seeds 0-2 no better with 1.05).
     alpha_start: float = 1.0
-    alpha_up: float = 1.1
-    alpha_down: float = 1.1
+    alpha_up: float | None = None
+    alpha_down: float | None = None
     alpha_min: float = 1e-3  # bounds of alpha, as multiples of its start
     alpha_max: float = 1e3
     # Restart from the best plan after this many iterations without a better one.
@@ -65,6 +76,14 @@ class GapSearchSettings:
     # `chain_depth - 1` further jobs, the last of which leaves for an agent directly.
     chains: bool = True
     chain_depth: int = 2
+
+    def alpha_rates(self, agents: int, jobs: int) -> tuple[float, float]:
+        """(alpha_up, alpha_down) for a problem of `agents` x `jobs`."""
+        default = 1.05 if jobs <= SLOW_ALPHA_JOBS_PER_AGENT * agents else 1.1
+        return (
+            default if self.alpha_up is None else self.alpha_up,
+            default if self.alpha_down is None else self.alpha_down,
+        )
 
 
 @dataclass
@@ -134,15 +153,21 @@ def tabu_search(
     scale = max(1.0, np.sqrt(n) / 10.0)
     t_lo = max(1, round(cfg.tenure_min * scale))
     t_hi = max(t_lo, round(cfg.tenure_max * scale))
+    alpha_up, alpha_down = cfg.alpha_rates(m, n)
     alpha0 = cfg.alpha_start * float(np.abs(c).mean() + 1.0) / float(a.mean() + 1e-9)
     alpha = alpha0
     big = np.inf
     blocked_shift = np.where(ok, 0.0, big)  # (m, n)
+    a_over_b = a - b[:, None]  # (m, n): use of job j on agent i minus i's capacity
 
     load = plan_loads(a, x)
     cur_cost = plan_cost(c, x)
     best_x, best_cost = x.copy(), cur_cost
     tabu = np.zeros((m, n), dtype=np.int64)  # iteration until which job j may not enter agent i
+    member = np.zeros((m, n), dtype=bool)  # member[i, j]: job j is on agent i
+    member[x, jobs] = True
+    tenures: list[int] = []  # tabu tenures, drawn 1024 at a time
+    draw = 0
     since_best = 0
     limit = cfg.max_iterations
     it = 0
@@ -157,54 +182,82 @@ def tabu_search(
         # -- shift moves: job j to agent i ------------------------------------------------
         src_left = load[x] - own_a
         d_src = np.maximum(0.0, src_left - b[x]) - over[x]  # (n,)
-        d_tgt = np.maximum(0.0, load[:, None] + a - b[:, None]) - over[:, None]  # (m, n)
+        d_tgt = a_over_b + load[:, None]
+        np.maximum(d_tgt, 0.0, out=d_tgt)
+        d_tgt -= over[:, None]  # (m, n)
         s_over = d_tgt + d_src[None, :]
         s_cost = c - own_c[None, :]
-        s_score = s_cost + alpha * s_over + blocked_shift
+        s_score = alpha * s_over
+        s_score += s_cost
+        s_score += blocked_shift
         s_score[x, jobs] = big
-        s_tabu = tabu > it
+        tabu_now = tabu > it
+        s_tabu = tabu_now
         if cur_cost + float(s_cost.min()) < best_cost - 1e-9:  # aspiration is possible
-            s_tabu &= ~((total_over + s_over <= 1e-9) & (cur_cost + s_cost < best_cost - 1e-9))
-        s_score = np.where(s_tabu, big, s_score)
+            s_tabu = tabu_now & ~(
+                (total_over + s_over <= 1e-9) & (cur_cost + s_cost < best_cost - 1e-9)
+            )
+        np.copyto(s_score, big, where=s_tabu)
         si = int(np.argmin(s_score))
         s_best = float(s_score.flat[si])
         # -- swap moves: jobs p and q trade agents ----------------------------------------
-        cx = c[x]  # cx[p, q]: cost of job q on p's agent
-        ax = a[x]
-        okx = ok[x]  # okx[p, q]: job q may go to p's agent
-        w_cost = cx + cx.T - own_c[:, None] - own_c[None, :]
-        left = (load[x] - own_a)[:, None] + ax  # p's agent after p leaves and q arrives
-        d1 = np.maximum(0.0, left - b[x][:, None]) - over[x][:, None]
-        w_over = d1 + d1.T
-        w_score = w_cost + alpha * w_over
-        same = x[:, None] == x[None, :]
+        # D[p, q]: cost change of job q moving to p's agent; d1[p, q]: overload change on p's
+        # agent when p leaves it and q arrives; W = D + alpha * d1 is one half of a swap's
+        # score (W[p, q] + W[q, p]) and the first step of an ejection chain.
+        D = c[x]
+        D -= own_c[None, :]
+        d1 = a[x]
+        d1 += (load[x] - own_a - b[x])[:, None]
+        np.maximum(d1, 0.0, out=d1)
+        d1 -= over[x][:, None]
+        W = alpha * d1
+        W += D
+        same = member[x]  # same[p, q]: p and q on the same agent
         tx = tabu[x] > it  # q may not enter p's agent
-        w_tabu = tx | tx.T
-        if cur_cost + float(w_cost.min()) < best_cost - 1e-9:  # aspiration is possible
-            w_tabu &= ~((total_over + w_over <= 1e-9) & (cur_cost + w_cost < best_cost - 1e-9))
-        w_bad = same | w_tabu if all_ok else same | ~(okx & okx.T) | w_tabu
-        w_score = np.where(w_bad, big, w_score)
+        e_bad = same | tx if all_ok else same | ~ok[x] | tx
+        Wm = W.copy()
+        np.copyto(Wm, big, where=e_bad)
+        w_score = Wm + Wm.T
+        if cur_cost + 2.0 * float(D.min()) < best_cost - 1e-9:  # aspiration may be possible
+            # A tabu swap is still taken when it gives the best plan within capacity so far:
+            # check the few tabu pairs only.
+            tp, tq = np.nonzero(tx)
+            if len(tp):
+                pp = np.concatenate([tp, tq])
+                qq = np.concatenate([tq, tp])
+                fine = x[pp] != x[qq]
+                if not all_ok:
+                    fine &= ok[x[pp], qq] & ok[x[qq], pp]
+                asp = (
+                    fine
+                    & (total_over + d1[pp, qq] + d1[qq, pp] <= 1e-9)
+                    & (cur_cost + D[pp, qq] + D[qq, pp] < best_cost - 1e-9)
+                )
+                if asp.any():
+                    pa, qa = pp[asp], qq[asp]
+                    w_score[pa, qa] = W[pa, qa] + W[qa, pa]
         wi = int(np.argmin(w_score))
         w_best = float(w_score.flat[wi])
         e_best = big
         if cfg.chains:
             # p leaves for its best other agent (not q's: that is a swap), q takes p's place.
-            tgt = c - own_c[None, :] + alpha * d_tgt + blocked_shift
+            tgt = alpha * d_tgt
+            tgt += s_cost
+            tgt += blocked_shift
             tgt[x, jobs] = big
-            tgt = np.where(tabu > it, big, tgt)
+            np.copyto(tgt, big, where=tabu_now)
             top2 = np.argpartition(tgt, 1, axis=0)[:2]  # (2, n)
             v2 = tgt[top2, jobs]
             first = np.argmin(v2, axis=0)
             a1 = top2[first, jobs]
             v1 = v2[first, jobs]
             vb = v2[1 - first, jobs]
-            t3 = np.where(a1[:, None] == x[None, :], vb[:, None], v1[:, None])
-            e_bad = same | tx if all_ok else same | ~okx | tx
-            e_base = np.where(e_bad, big, cx - own_c[None, :] + alpha * (d1 + d_src[None, :]))
+            t3 = np.where(member[a1], vb[:, None], v1[:, None])
+            e_base = Wm + (alpha * d_src)[None, :]
             # Longer chains: p does not leave for an agent with room but takes the place of a
             # job o, which leaves directly or in turn takes another job's place: level k holds
             # per job p its best exit through k displaced jobs and the first of them.
-            g = np.where(e_bad, big, cx + alpha * d1).T - own_c[:, None]
+            g = Wm.T
             t3t = t3.T
             exit_v = np.full(n, big)
             levels: list[tuple[IntArray, FloatArray]] = []
@@ -250,11 +303,16 @@ def tabu_search(
             load[i] += a[i, j]
             cur_cost += c[i, j] - c[old, j]
             x[j] = i
-            tabu[old, j] = it + int(rng.integers(t_lo, t_hi + 1))
+            member[old, j] = False
+            member[i, j] = True
+            if draw >= len(tenures):
+                tenures, draw = rng.integers(t_lo, t_hi + 1, size=1024).tolist(), 0
+            tabu[old, j] = it + tenures[draw]
+            draw += 1
         feasible = bool(np.all(load <= b))
         if feasible:
             stats.feasible_iterations += 1
-            alpha = max(alpha0 * cfg.alpha_min, alpha / cfg.alpha_down)
+            alpha = max(alpha0 * cfg.alpha_min, alpha / alpha_down)
             if cur_cost < best_cost - 1e-9:
                 best_cost = cur_cost
                 best_x = x.copy()
@@ -263,10 +321,12 @@ def tabu_search(
                 since_best = 0
                 continue
         else:
-            alpha = min(alpha0 * cfg.alpha_max, alpha * cfg.alpha_up)
+            alpha = min(alpha0 * cfg.alpha_max, alpha * alpha_up)
         since_best += 1
         if since_best >= cfg.restart_after:
             x = best_x.copy()
+            member[:] = False
+            member[x, jobs] = True
             load = plan_loads(a, x)
             cur_cost = best_cost
             alpha = alpha0

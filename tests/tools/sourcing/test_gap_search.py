@@ -237,3 +237,33 @@ def test_the_engine_runs_the_phase_on_gap_problems_only_when_asked() -> None:
     assert on.method == Method.GAP_SEARCH and off.method == Method.HEURISTIC
     assert on.objective <= on.stats["gap_search_objective"] + 1e-9
     assert on.lower_bound is not None and on.objective >= on.lower_bound - 1e-6
+
+
+def test_penalty_rates_depend_on_the_size_unless_given() -> None:
+    assert GapSearchSettings().alpha_rates(20, 100) == (1.05, 1.05)
+    assert GapSearchSettings().alpha_rates(20, 200) == (1.1, 1.1)
+    assert GapSearchSettings().alpha_rates(10, 100) == (1.1, 1.1)
+    assert GapSearchSettings(alpha_up=1.2, alpha_down=1.3).alpha_rates(20, 100) == (1.2, 1.3)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_forbidden_pairs_and_aspiration_on_a_long_run(seed: int) -> None:
+    """A longer run with forbidden pairs (the path that masks them in every neighbourhood)
+    still returns a plan within capacity, on allowed pairs, no worse than the start."""
+    cost, use, capacity = type_d(8, 60, seed)
+    allowed = np.random.default_rng(seed).random(cost.shape) < 0.7
+    start = start_plan(cost, use, capacity)
+    allowed[start, np.arange(60)] = True
+    best, stats = tabu_search(
+        cost,
+        use,
+        capacity,
+        start,
+        deadline=time.perf_counter() + FAR,
+        settings=settings(3000, seed),
+        allowed=allowed,
+    )
+    assert plan_fits(use, capacity, best)
+    assert bool(np.all(allowed[best, np.arange(60)]))
+    assert plan_cost(cost, best) <= plan_cost(cost, start)
+    assert stats.iterations == 3000
