@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TypeVar
 
 from tools.carriers import Quote, QuoteBook, current_cost
 from tools.decisions import Action, ActionLine, ActionType, Candidate, ScoreBreakdown, SplitLeg
@@ -44,6 +43,7 @@ from tools.sourcing.score import (
     score,
     score_total,
     score_values,
+    shipment_totals,
 )
 from tools.sourcing.situation import Situation
 from tools.view import NetworkView
@@ -96,23 +96,6 @@ class _Draft:
     units_by_node: dict[str, int] = field(default_factory=dict)
     capacity_by_node: dict[str, int] = field(default_factory=dict)
     legs: tuple[Leg, ...] = ()
-
-    def key(self) -> tuple[float, int, str]:
-        return (self.total, KIND_ORDER.get(self.kind, 99), self.summary)
-
-
-@dataclass(eq=False, slots=True)
-class _Option:
-    """One node's quoted shipment of the whole order, ranked before it becomes a draft (most
-    never do: a node keeps its best `SERVICES_PER_NODE`)."""
-
-    kind: str
-    summary: str
-    total: float
-    eta: datetime
-    on_time_probability: float
-    quote: Quote
-    leg: Leg
 
     def key(self) -> tuple[float, int, str]:
         return (self.total, KIND_ORDER.get(self.kind, 99), self.summary)
@@ -227,27 +210,50 @@ class _Generator:
 
     def _shortlist(self, kind: str, quotes: Sequence[Quote]) -> list[_Draft]:
         """Drafts of one node's best `SERVICES_PER_NODE` non-dominated quotes of the order
-        (new work): the same as drafting every quote, sorting and `_pareto`, cheaper."""
+        (new work): the same as drafting every quote, sorting and `_pareto`, cheaper. The
+        quotes are priced without legs, and a summary (the last sort key) is written only
+        for quotes whose totals tie."""
+        if not quotes:
+            return []
         lines = self.ctx.lines
-        legs = [leg_of(q, lines, new_work=True) for q in quotes]
-        totals = one_leg_totals(self.view, self.order, self.ctx.priorities, legs)
-        options = [
-            _Option(
-                kind=kind,
-                summary=self._summary(kind, q),
-                total=total,
-                eta=leg.eta,
-                on_time_probability=round(legs_on_time([leg]), 4),
-                quote=q,
-                leg=leg,
-            )
-            for q, leg, total in zip(quotes, legs, totals, strict=True)
-        ]
-        options.sort(key=_Option.key)
+        totals = shipment_totals(
+            self.view,
+            self.order,
+            self.ctx.priorities,
+            leg_of(quotes[0], lines, new_work=True),
+            [(q.shipping_cost, q.handling_cost, q.on_time_probability) for q in quotes],
+        )
+        kept: list[tuple[float, Quote]] = []
+        for i in self._ranked(kind, quotes, totals):
+            q, total = quotes[i], totals[i]
+            p = round(q.on_time_probability, 4)
+            if not any(
+                t <= total and k.eta <= q.eta and round(k.on_time_probability, 4) >= p
+                for t, k in kept
+            ):
+                kept.append((total, q))
+                if len(kept) == SERVICES_PER_NODE:
+                    break
         return [
-            self._single(o.kind, o.quote, new_work=True, leg=o.leg, total=o.total)
-            for o in _pareto(options)[:SERVICES_PER_NODE]
+            self._single(kind, q, new_work=True, leg=leg_of(q, lines, new_work=True), total=t)
+            for t, q in kept
         ]
+
+    def _ranked(self, kind: str, quotes: Sequence[Quote], totals: list[float]) -> list[int]:
+        """Indexes of `quotes` in `_Draft.key` order (total, then summary; one kind)."""
+        order = sorted(range(len(quotes)), key=totals.__getitem__)
+        ranked: list[int] = []
+        start = 0
+        while start < len(order):
+            end = start + 1
+            while end < len(order) and totals[order[end]] == totals[order[start]]:
+                end += 1
+            tied = order[start:end]
+            if len(tied) > 1:
+                tied.sort(key=lambda i: self._summary(kind, quotes[i]))
+            ranked.extend(tied)
+            start = end
+        return ranked
 
     def _summary(self, kind: str, q: Quote) -> str:
         delta = q.cost - self.base_cost
@@ -789,12 +795,9 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-Ranked = TypeVar("Ranked", _Draft, _Option)
-
-
-def _pareto(drafts: list[Ranked]) -> list[Ranked]:
+def _pareto(drafts: list[_Draft]) -> list[_Draft]:
     """Drop options another option beats on expected cost, arrival and P(on time) at once."""
-    kept: list[Ranked] = []
+    kept: list[_Draft] = []
     for d in drafts:  # sorted by score: a dominating option comes first
         dominated = any(
             k.eta is not None

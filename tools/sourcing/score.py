@@ -164,26 +164,46 @@ def one_leg_totals(
     if not legs:
         return []
     first = legs[0]
+    return shipment_totals(
+        view,
+        order,
+        priorities,
+        first,
+        [(leg.shipping, leg.handling, leg.on_time_probability) for leg in legs],
+    )
+
+
+def shipment_totals(
+    view: NetworkView,
+    order: Order,
+    priorities: BusinessPriorities,
+    leg: Leg,
+    shipments: Sequence[tuple[float, float, float]],
+) -> list[float]:
+    """`one_leg_totals` of `leg` shipped each way of `shipments` (shipping, handling,
+    P(on time)): only `leg`'s node, lines, added units and `takes_stock` are read, so a caller
+    prices quotes without building a `Leg` for each."""
     w = priorities.cost_weight
     penalty = priorities.lateness_cost(order.customer_tier, order.channel)
     split = cents(0 * priorities.split_penalty)
     risk_total = 0.0
-    if first.takes_stock:
-        for sku, qty in first.lines:
-            p_pick = pick_probability(view, first.node, sku, qty)
+    if leg.takes_stock:
+        for sku, qty in leg.lines:
+            p_pick = pick_probability(view, leg.node, sku, qty)
             risk_total += (1.0 - p_pick) * priorities.failed_pick_cost * qty
     inventory_risk = cents(risk_total)
-    node_strain = cents(0.0 + strain(view.nodes[first.node], first.added_units, priorities)[0])
+    node_strain = cents(0.0 + strain(view.nodes[leg.node], leg.added_units, priorities)[0])
     margin_impact = cents(0.0)
     per_day = priorities.repromise_penalty_per_day.get(order.customer_tier, 0.0)
     promise_change = cents(max(0.0, 0.0) * per_day + 0.0)
     totals = []
-    for leg in legs:
-        shipping = cents(w * (leg.shipping + 0.0))
-        handling = cents(w * (leg.handling + 0.0))
-        lateness = cents((1.0 - 1.0 * leg.on_time_probability) * penalty)
-        terms = (shipping, handling, lateness, split, inventory_risk, node_strain, margin_impact)
-        totals.append(cents(sum(terms) + promise_change))
+    for shipping_cost, handling_cost, on_time in shipments:
+        shipping = cents(w * (shipping_cost + 0.0))
+        handling = cents(w * (handling_cost + 0.0))
+        lateness = cents((1.0 - 1.0 * on_time) * penalty)
+        # Added left to right, as `sum(terms)` in `_evaluate` does.
+        terms = shipping + handling + lateness + split + inventory_risk + node_strain
+        totals.append(cents(terms + margin_impact + promise_change))
     return totals
 
 
