@@ -28,7 +28,7 @@ from tools.promise import (
     PromiseEstimate,
     departure_at,
     estimate,
-    estimate_departing,
+    estimates_departing,
     lane_disrupted,
     ready_at,
 )
@@ -232,24 +232,36 @@ class QuoteBook:
             return []
         km = great_circle_km(node.lat, node.lon, ship_to.lat, ship_to.lon)
         departs = departure_at(ready, node.cutoff_hour_utc)
-        lanes = []
+        lanes: list[tuple[Carrier, CarrierService, PromiseEstimate]] = []
         for carrier in view.carriers.values():
-            for service in carrier.services:
-                # Weight 0 passes every weight limit: `legal` checks the real weight.
-                if illegal_reason(carrier, service, node, ship_to, 0.0, km):
-                    continue
-                promise = estimate_departing(
-                    node,
-                    carrier,
-                    service,
-                    ship_to,
-                    self.promised_by,
-                    ready,
-                    departs,
-                    km,
-                    reliability=view.reliability(carrier.id, ship_to.region),
-                )
-                lanes.append((carrier, service, promise))
+            # `illegal_reason` at weight 0 (every weight limit passes: `legal` checks the real
+            # weight), its carrier-wide checks once per carrier; the node ships (ready).
+            if (
+                node.region not in carrier.regions
+                or ship_to.region not in carrier.regions
+                or lane_disrupted(carrier, node.region, ship_to.region)
+            ):
+                continue
+            services = [
+                service
+                for service in carrier.services
+                if not service.max_weight_kg < 0.0
+                and not (service.max_distance_km is not None and km > service.max_distance_km)
+            ]
+            if not services:
+                continue
+            promises = estimates_departing(
+                node,
+                carrier,
+                services,
+                ship_to,
+                self.promised_by,
+                ready,
+                departs,
+                km,
+                reliability=view.reliability(carrier.id, ship_to.region),
+            )
+            lanes.extend(zip([carrier] * len(services), services, promises, strict=True))
         return lanes
 
 
