@@ -198,10 +198,7 @@ class QuoteBook:
 
     def legal(self, node_id: str, weight_kg: float, release_at: datetime) -> list[Quote]:
         """Every legal service from the node for this weight, cheapest first (ties by id)."""
-        key = (node_id, release_at)
-        lanes = self._lanes.get(key)
-        if lanes is None:
-            lanes = self._lanes[key] = self._lanes_from(node_id, release_at)
+        lanes = self._lanes_of(node_id, release_at)
         handling = self.view.nodes[node_id].handling_cost_per_order
         found = [
             Quote(
@@ -220,6 +217,36 @@ class QuoteBook:
         ]
         found.sort(key=lambda q: (q.cost, q.carrier_service))
         return found
+
+    def best_case(
+        self, node_id: str, weight_kg: float, release_at: datetime
+    ) -> tuple[float, float] | None:
+        """(lowest carrier charge, highest P(on time)) over the services `legal` would quote
+        for this weight, maybe from two services; None when none is legal. Neither is ever
+        beaten by a quote, so a bound built on them holds for every choice of service."""
+        lanes = self._lanes_of(node_id, release_at)
+        charges = [
+            shipping_charge(service, weight_kg, promise.distance_km)
+            for _, service, promise in lanes
+            if not weight_kg > service.max_weight_kg
+        ]
+        if not charges:
+            return None
+        on_time = max(
+            promise.on_time_probability
+            for _, service, promise in lanes
+            if not weight_kg > service.max_weight_kg
+        )
+        return min(charges), on_time
+
+    def _lanes_of(
+        self, node_id: str, release_at: datetime
+    ) -> list[tuple[Carrier, CarrierService, PromiseEstimate]]:
+        key = (node_id, release_at)
+        lanes = self._lanes.get(key)
+        if lanes is None:
+            lanes = self._lanes[key] = self._lanes_from(node_id, release_at)
+        return lanes
 
     def _lanes_from(
         self, node_id: str, release_at: datetime

@@ -865,7 +865,10 @@ def split_plans(ctx: OrderContext, below: float = math.inf) -> list[tuple[Leg, .
         if plan is None or len(plan) < 2:
             continue
         key = tuple(sorted(plan))
-        if key in found or (below < math.inf and _least_total(ctx, plan) >= below):
+        if key in found or (
+            below < math.inf
+            and (_least_total(ctx, plan) >= below or _least_quoted_total(ctx, plan) >= below)
+        ):
             continue
         legs: list[Leg] = []
         for node_id, lines in plan:
@@ -904,6 +907,35 @@ def _least_total(ctx: OrderContext, plan: list[tuple[str, Lines]]) -> float:
         for node_id, lines in plan
     ]
     return score_total(ctx.view, ctx.order, ctx.priorities, ScoreInput(legs=legs))
+
+
+def _least_quoted_total(ctx: OrderContext, plan: list[tuple[str, Lines]]) -> float:
+    """A tighter lower bound than `_least_total`: each leg priced with the lowest carrier
+    charge and the highest P(on time) any legal service of its node offers for its weight
+    (the quotes `split_plans` picks among are a subset: the bound holds whatever they pick).
+    Infinite when some leg has no legal service (the plan cannot ship)."""
+    view = ctx.view
+    legs = []
+    for node_id, lines in plan:
+        best = ctx.quote_book.best_case(
+            node_id, view.lines_weight_kg(lines), release_for(view, ctx.situation, node_id)
+        )
+        if best is None:
+            return math.inf
+        shipping, on_time = best
+        legs.append(
+            Leg(
+                node=node_id,
+                carrier_service="",
+                lines=lines,
+                shipping=shipping,
+                handling=view.nodes[node_id].handling_cost_per_order,
+                on_time_probability=on_time,
+                eta=ctx.situation.release_at,
+                added_units=sum(q for _, q in lines),
+            )
+        )
+    return score_total(view, ctx.order, ctx.priorities, ScoreInput(legs=legs))
 
 
 def _backorder_input(
