@@ -419,6 +419,12 @@ class _Generator:
             (d.total for d in self.shipping if d.kind in ("reallocate", "split")),
             default=math.inf,
         )
+        # The lowest charge of any service out of the target for the order (it does not
+        # depend on when the shipment leaves: only its P(on time) does).
+        weight = self.view.lines_weight_kg(ctx.lines)
+        release = release_for(self.view, ctx.situation, target)
+        out_best = ctx.quote_book.best_case(target, weight, release)
+        out_charge = None if out_best is None else out_best[0]
         drafts: list[_Draft] = []
         for source in self.view.nodes:
             src = self.view.nodes[source]
@@ -445,21 +451,70 @@ class _Generator:
             if not moves:
                 continue
             move = moves[0]  # cheapest transfer
+            if out_charge is None or (
+                self._transfer_floor(source, missing, move, out_charge) >= best_realloc
+            ):
+                continue  # nothing ships out of the target, or nothing would beat reallocating
             outbound = ctx.quotes(
                 target, ctx.lines, release=max(move.eta, ctx.situation.release_at)
             )
             if not outbound:
                 continue
             for out in outbound[:SERVICES_PER_NODE]:
-                drafts.append(self._transfer_draft(source, missing, move, out))
+                draft = self._transfer_draft(source, missing, move, out, best_realloc)
+                if draft is not None:
+                    drafts.append(draft)
         drafts.sort(key=_Draft.key)
-        drafts = [d for d in drafts if d.total < best_realloc][:TRANSFERS_KEPT]
+        drafts = drafts[:TRANSFERS_KEPT]
         self.drafts.extend(drafts)
         self.shipping.extend(drafts)
 
+    def _transfer_floor(
+        self, source: str, moved: list[tuple[str, int]], move: Quote, out_charge: float
+    ) -> float:
+        """A lower bound of the total of any transfer draft moving `moved` by `move`: the
+        outbound charged `out_charge` (no less than any outbound service charges) and both
+        legs sure to be on time. Every score term is >= 0 and monotone, and the split penalty
+        taken off is the same whatever ships out."""
+        ctx = self.ctx
+        target = self.view.nodes[ctx.current_node or ""]
+        at = ctx.situation.release_at
+        legs = [
+            Leg(
+                node=source,
+                carrier_service="",
+                lines=tuple(moved),
+                shipping=move.shipping_cost,
+                handling=move.handling_cost,
+                on_time_probability=1.0,
+                eta=at,
+                added_units=sum(q for _, q in moved),
+            ),
+            Leg(
+                node=target.id,
+                carrier_service="",
+                lines=ctx.lines,
+                shipping=out_charge,
+                handling=target.handling_cost_per_order,
+                on_time_probability=1.0,
+                eta=at,
+                added_units=0,
+                takes_stock=False,
+            ),
+        ]
+        plan = ScoreInput(legs=legs, on_time_probability=1.0)
+        values = score_values(self.view, self.order, ctx.priorities, plan)
+        return round(values["total"] - values["split_penalty"], 2)
+
     def _transfer_draft(
-        self, source: str, moved: Lines | list[tuple[str, int]], move: Quote, out: Quote
-    ) -> _Draft:
+        self,
+        source: str,
+        moved: Lines | list[tuple[str, int]],
+        move: Quote,
+        out: Quote,
+        below: float = math.inf,
+    ) -> _Draft | None:
+        """The transfer's draft, or None when its total is not below `below`."""
         ctx = self.ctx
         units = sum(q for _, q in moved)
         transfer_leg = Leg(
@@ -492,6 +547,10 @@ class _Generator:
             extra_notes=["transfer + outbound are one customer shipment: no split penalty"],
         )
         values = score_values(self.view, self.order, ctx.priorities, plan)
+        # One parcel reaches the customer: the transfer is not a split.
+        total = round(values["total"] - values["split_penalty"], 2)
+        if not total < below:
+            return None
         summary = (
             f"Transfer {_describe_lines(moved)} from {source} to {out.node}, then ship "
             f"{self.order.id} by {out.carrier_service}: {_money(delta)}, ETA {_fmt_time(out.eta)}, "
@@ -501,8 +560,7 @@ class _Generator:
             kind="transfer_inventory",
             summary=summary,
             actions=partial(self._transfer_actions, source, moved, move, out),
-            # One parcel reaches the customer: the transfer is not a split.
-            total=round(values["total"] - values["split_penalty"], 2),
+            total=total,
             breakdown=partial(self._unsplit_score, plan),
             cost_delta=round(delta, 2),
             eta=out.eta,
