@@ -30,7 +30,7 @@ from functools import partial
 
 from tools.carriers import Quote, QuoteBook, current_cost
 from tools.decisions import Action, ActionLine, ActionType, Candidate, ScoreBreakdown, SplitLeg
-from tools.network import SERVICE_LEVEL_SPEED, ShipTo
+from tools.network import SERVICE_LEVEL_SPEED, Order, ShipTo
 from tools.priorities import BusinessPriorities
 from tools.promise import on_time_probability
 from tools.sourcing.limits import SourcingLimits
@@ -151,7 +151,16 @@ class _Generator:
         plan: ScoreInput | None = None,
         total: float | None = None,
     ) -> _Draft:
-        plan = plan or ScoreInput(legs=legs)
+        legs = tuple(legs)
+        explained: Callable[[], ScoreBreakdown]
+        if plan is None:  # the plan is built only if the total or the breakdown is asked for
+            explained = partial(_legs_score, self.view, self.order, self.ctx.priorities, legs)
+            if total is None:
+                total = self._total(ScoreInput(legs=legs))
+        else:
+            explained = self._explained(plan)
+            if total is None:
+                total = self._total(plan)
         cost = sum(leg.shipping + leg.handling for leg in legs)
         units: dict[str, int] = {}
         capacity: dict[str, int] = {}
@@ -164,14 +173,14 @@ class _Generator:
             kind=kind,
             summary=summary,
             actions=actions,
-            total=self._total(plan) if total is None else total,
-            breakdown=self._explained(plan),
+            total=total,
+            breakdown=explained,
             cost_delta=round(cost - self.base_cost, 2),
             eta=eta,
             on_time_probability=round(legs_on_time(legs), 4) if legs else None,
             units_by_node=units,
             capacity_by_node=capacity,
-            legs=tuple(legs),
+            legs=legs,
         )
 
     def _ship_actions(self, kind: str, leg: Leg, delta: float) -> list[Action]:
@@ -841,6 +850,12 @@ def _against(leg: Leg, promise: datetime) -> Leg:
     return replace(leg, on_time_probability=p)
 
 
+def _legs_score(
+    view: NetworkView, order: Order, priorities: BusinessPriorities, legs: tuple[Leg, ...]
+) -> ScoreBreakdown:
+    return score(view, order, priorities, ScoreInput(legs=legs))
+
+
 def _same(breakdown: ScoreBreakdown) -> ScoreBreakdown:
     return breakdown
 
@@ -877,14 +892,19 @@ def _greedy_cover(
     (ties: snapshot order), using at most `limit` nodes. None if it cannot."""
     remaining = dict(ctx.lines)
     plan: list[tuple[str, Lines]] = []
+    used: set[str] = set()
     candidates = [first] + [n for n in nodes if n != first]
+    available = ctx.available
     while remaining and len(plan) < limit:
         pick = None
         best_units = 0
         for n in candidates:
-            if any(n == p for p, _ in plan):
+            if n in used:
                 continue
-            units = sum(min(ctx.available(n, s), q) for s, q in remaining.items())
+            units = 0
+            for s, q in remaining.items():
+                a = available(n, s)
+                units += a if a < q else q
             if units > best_units:
                 pick, best_units = n, units
             if n == first and not plan and units > 0:
@@ -893,11 +913,10 @@ def _greedy_cover(
         if pick is None:
             return None
         take = tuple(
-            (s, min(ctx.available(pick, s), q))
-            for s, q in remaining.items()
-            if ctx.available(pick, s) > 0
+            (s, min(available(pick, s), q)) for s, q in remaining.items() if available(pick, s) > 0
         )
         plan.append((pick, take))
+        used.add(pick)
         for s, q in take:
             remaining[s] -= q
             if remaining[s] <= 0:

@@ -142,7 +142,11 @@ class OrderContext:
 
     def new_work_nodes(self) -> list[str]:
         """Nodes that may take this order as new work (any stock), in snapshot order."""
-        return [n for n in self.view.nodes if self.may_use_node(n)]
+        return list(self._new_work_nodes)
+
+    @cached_property
+    def _new_work_nodes(self) -> tuple[str, ...]:
+        return tuple(n for n in self.view.nodes if self.may_use_node(n))
 
     def quotes(
         self,
