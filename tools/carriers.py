@@ -179,6 +179,10 @@ def legal_quotes(
     return found
 
 
+# The services legal from a node to a destination whatever the weight: (carrier, services).
+Routes = list[tuple[Carrier, list[CarrierService]]]
+
+
 class QuoteBook:
     """`legal_quotes` to one destination by one promise, for many nodes and weights.
 
@@ -195,6 +199,7 @@ class QuoteBook:
         self._lanes: dict[
             tuple[str, datetime], list[tuple[Carrier, CarrierService, PromiseEstimate]]
         ] = {}
+        self._routes: dict[str, tuple[float, Routes]] = {}
 
     def legal(self, node_id: str, weight_kg: float, release_at: datetime) -> list[Quote]:
         """Every legal service from the node for this weight, cheapest first (ties by id)."""
@@ -218,26 +223,18 @@ class QuoteBook:
         found.sort(key=lambda q: (q.cost, q.carrier_service))
         return found
 
-    def best_case(
-        self, node_id: str, weight_kg: float, release_at: datetime
-    ) -> tuple[float, float] | None:
-        """(lowest carrier charge, highest P(on time)) over the services `legal` would quote
-        for this weight, maybe from two services; None when none is legal. Neither is ever
-        beaten by a quote, so a bound built on them holds for every choice of service."""
-        lanes = self._lanes_of(node_id, release_at)
+    def lowest_charge(self, node_id: str, weight_kg: float) -> float | None:
+        """The lowest carrier charge of the services `legal` would quote for this weight
+        (whatever the release time: legality and charges do not depend on it); None when no
+        service is legal. No quote of the node for this weight is charged less."""
+        km, routes = self._routes_of(node_id)
         charges = [
-            shipping_charge(service, weight_kg, promise.distance_km)
-            for _, service, promise in lanes
+            shipping_charge(service, weight_kg, km)
+            for _, services in routes
+            for service in services
             if not weight_kg > service.max_weight_kg
         ]
-        if not charges:
-            return None
-        on_time = max(
-            promise.on_time_probability
-            for _, service, promise in lanes
-            if not weight_kg > service.max_weight_kg
-        )
-        return min(charges), on_time
+        return min(charges) if charges else None
 
     def _lanes_of(
         self, node_id: str, release_at: datetime
@@ -248,21 +245,23 @@ class QuoteBook:
             lanes = self._lanes[key] = self._lanes_from(node_id, release_at)
         return lanes
 
-    def _lanes_from(
-        self, node_id: str, release_at: datetime
-    ) -> list[tuple[Carrier, CarrierService, PromiseEstimate]]:
-        """The services legal from the node whatever the weight, with their promises."""
+    def _routes_of(self, node_id: str) -> tuple[float, Routes]:
+        routes = self._routes.get(node_id)
+        if routes is None:
+            routes = self._routes[node_id] = self._routes_from(node_id)
+        return routes
+
+    def _routes_from(self, node_id: str) -> tuple[float, Routes]:
+        """(distance, the services legal from the node whatever the weight and the release).
+        `illegal_reason` at weight 0 (every weight limit passes: `legal` checks the real
+        weight), its carrier-wide checks once per carrier."""
         view, ship_to = self.view, self.ship_to
         node = view.nodes[node_id]
-        ready = ready_at(node, release_at)
-        if ready is None:  # closed or without capacity: nothing is legal
-            return []
         km = great_circle_km(node.lat, node.lon, ship_to.lat, ship_to.lon)
-        departs = departure_at(ready, node.cutoff_hour_utc)
-        lanes: list[tuple[Carrier, CarrierService, PromiseEstimate]] = []
+        if node.status is NodeStatus.CLOSED or node.capacity_units_per_day <= 0:
+            return km, []  # the node does not ship: nothing is legal
+        routes: Routes = []
         for carrier in view.carriers.values():
-            # `illegal_reason` at weight 0 (every weight limit passes: `legal` checks the real
-            # weight), its carrier-wide checks once per carrier; the node ships (ready).
             if (
                 node.region not in carrier.regions
                 or ship_to.region not in carrier.regions
@@ -275,8 +274,23 @@ class QuoteBook:
                 if not service.max_weight_kg < 0.0
                 and not (service.max_distance_km is not None and km > service.max_distance_km)
             ]
-            if not services:
-                continue
+            if services:
+                routes.append((carrier, services))
+        return km, routes
+
+    def _lanes_from(
+        self, node_id: str, release_at: datetime
+    ) -> list[tuple[Carrier, CarrierService, PromiseEstimate]]:
+        """The services legal from the node whatever the weight, with their promises."""
+        view, ship_to = self.view, self.ship_to
+        node = view.nodes[node_id]
+        km, routes = self._routes_of(node_id)
+        ready = ready_at(node, release_at)
+        if ready is None or not routes:
+            return []
+        departs = departure_at(ready, node.cutoff_hour_utc)
+        lanes: list[tuple[Carrier, CarrierService, PromiseEstimate]] = []
+        for carrier, services in routes:
             promises = estimates_departing(
                 node,
                 carrier,

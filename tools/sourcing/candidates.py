@@ -430,10 +430,7 @@ class _Generator:
         )
         # The lowest charge of any service out of the target for the order (it does not
         # depend on when the shipment leaves: only its P(on time) does).
-        weight = self.view.lines_weight_kg(ctx.lines)
-        release = release_for(self.view, ctx.situation, target)
-        out_best = ctx.quote_book.best_case(target, weight, release)
-        out_charge = None if out_best is None else out_best[0]
+        out_charge = ctx.quote_book.lowest_charge(target, self.view.lines_weight_kg(ctx.lines))
         drafts: list[_Draft] = []
         for source in self.view.nodes:
             src = self.view.nodes[source]
@@ -942,10 +939,7 @@ def split_plans(ctx: OrderContext, below: float = math.inf) -> list[tuple[Leg, .
         if plan is None or len(plan) < 2:
             continue
         key = tuple(sorted(plan))
-        if key in found or (
-            below < math.inf
-            and (_least_total(ctx, plan) >= below or _least_quoted_total(ctx, plan) >= below)
-        ):
+        if key in found or (below < math.inf and _least_total(ctx, plan) >= below):
             continue
         legs: list[Leg] = []
         for node_id, lines in plan:
@@ -967,39 +961,18 @@ def split_plans(ctx: OrderContext, below: float = math.inf) -> list[tuple[Leg, .
 
 
 def _least_total(ctx: OrderContext, plan: list[tuple[str, Lines]]) -> float:
-    """A lower bound of the score total of shipping `plan` (node, lines) by any services: the
-    plan scored with free carriers that are sure to be on time. Every score term is >= 0 and
-    the sums and cents roundings are monotone, so the real total is never lower."""
-    legs = [
-        Leg(
-            node=node_id,
-            carrier_service="",
-            lines=lines,
-            shipping=0.0,
-            handling=ctx.view.nodes[node_id].handling_cost_per_order,
-            on_time_probability=1.0,
-            eta=ctx.situation.release_at,
-            added_units=sum(q for _, q in lines),
-        )
-        for node_id, lines in plan
-    ]
-    return score_total(ctx.view, ctx.order, ctx.priorities, ScoreInput(legs=legs))
-
-
-def _least_quoted_total(ctx: OrderContext, plan: list[tuple[str, Lines]]) -> float:
-    """A tighter lower bound than `_least_total`: each leg priced with the lowest carrier
-    charge and the highest P(on time) any legal service of its node offers for its weight
-    (the quotes `split_plans` picks among are a subset: the bound holds whatever they pick).
-    Infinite when some leg has no legal service (the plan cannot ship)."""
+    """A lower bound of the score total of shipping `plan` (node, lines) by any services:
+    each leg charged the lowest carrier charge of its node's legal services for its weight
+    and sure to be on time (infinite when some leg has no legal service: the plan cannot
+    ship). The quotes `split_plans` picks among are a subset of those services, every score
+    term is >= 0 and the sums and cents roundings are monotone: the real total is never
+    lower."""
     view = ctx.view
     legs = []
     for node_id, lines in plan:
-        best = ctx.quote_book.best_case(
-            node_id, view.lines_weight_kg(lines), release_for(view, ctx.situation, node_id)
-        )
-        if best is None:
+        shipping = ctx.quote_book.lowest_charge(node_id, view.lines_weight_kg(lines))
+        if shipping is None:
             return math.inf
-        shipping, on_time = best
         legs.append(
             Leg(
                 node=node_id,
@@ -1007,7 +980,7 @@ def _least_quoted_total(ctx: OrderContext, plan: list[tuple[str, Lines]]) -> flo
                 lines=lines,
                 shipping=shipping,
                 handling=view.nodes[node_id].handling_cost_per_order,
-                on_time_probability=on_time,
+                on_time_probability=1.0,
                 eta=ctx.situation.release_at,
                 added_units=sum(q for _, q in lines),
             )
