@@ -35,6 +35,7 @@ from tools.priorities import BusinessPriorities
 from tools.promise import on_time_probability
 from tools.sourcing.limits import SourcingLimits
 from tools.sourcing.options import Lines, OrderContext, leg_of, release_for
+from tools.sourcing.prevalidated import build
 from tools.sourcing.score import (
     Leg,
     ScoreInput,
@@ -101,6 +102,15 @@ class _Draft:
         return (self.total, KIND_ORDER.get(self.kind, 99), self.summary)
 
 
+# How a one-shipment summary starts, by kind: "Move O-1 to DC-2 by PARCELCO-GROUND: ...".
+_SUMMARY_WORDS = {
+    "keep": ("Keep", "at", "on"),
+    "reallocate": ("Move", "to", "by"),
+    "upgrade_service": ("Upgrade", "at", "to"),
+    "rebook": ("Rebook", "at", "on"),
+}
+
+
 def _fmt_time(moment: datetime | None) -> str:
     return moment.strftime("%a %H:%M") if moment else "n/a"
 
@@ -110,7 +120,7 @@ def _money(delta: float) -> str:
 
 
 def _action_lines(lines: Sequence[tuple[str, int]]) -> list[ActionLine]:
-    return [ActionLine(sku=sku, qty=qty) for sku, qty in lines]
+    return [build(ActionLine, sku=sku, qty=qty) for sku, qty in lines]
 
 
 def _end_of_day(moment: datetime) -> datetime:
@@ -193,7 +203,8 @@ class _Generator:
             "upgrade_service": ActionType.UPGRADE_SERVICE,
             "rebook": ActionType.BOOK_CARRIER,
         }
-        return Action(
+        return build(
+            Action,
             type=types[kind],
             order=self.order.id,
             node=leg.node,
@@ -266,15 +277,10 @@ class _Generator:
 
     def _summary(self, kind: str, q: Quote) -> str:
         delta = q.cost - self.base_cost
-        verbs = {
-            "keep": f"Keep {self.order.id} at {q.node} on {q.carrier_service}",
-            "reallocate": f"Move {self.order.id} to {q.node} by {q.carrier_service}",
-            "upgrade_service": f"Upgrade {self.order.id} at {q.node} to {q.carrier_service}",
-            "rebook": f"Rebook {self.order.id} at {q.node} on {q.carrier_service}",
-        }
+        verb, preposition, joiner = _SUMMARY_WORDS[kind]
         return (
-            f"{verbs[kind]}: {_money(delta)}, ETA {_fmt_time(q.eta)}, "
-            f"{q.on_time_probability:.0%} on time"
+            f"{verb} {self.order.id} {preposition} {q.node} {joiner} {q.carrier_service}: "
+            f"{_money(delta)}, ETA {_fmt_time(q.eta)}, {q.on_time_probability:.0%} on time"
         )
 
     def _single(
@@ -392,7 +398,8 @@ class _Generator:
         for leg in legs:
             for sku, qty in leg.lines:
                 all_lines[sku] = all_lines.get(sku, 0) + qty
-        action = Action(
+        action = build(
+            Action,
             type=ActionType.SPLIT,
             order=self.order.id,
             lines=_action_lines(list(all_lines.items())),
@@ -400,7 +407,8 @@ class _Generator:
             eta=eta,
             from_node=self.ctx.current_node,
             legs=[
-                SplitLeg(
+                build(
+                    SplitLeg,
                     node=leg.node,
                     carrier_service=leg.carrier_service,
                     lines=_action_lines(leg.lines),
@@ -587,7 +595,8 @@ class _Generator:
     ) -> list[Action]:
         ctx = self.ctx
         return [
-            Action(
+            build(
+                Action,
                 type=ActionType.TRANSFER_INVENTORY,
                 order=self.order.id,
                 node=out.node,
@@ -597,7 +606,8 @@ class _Generator:
                 cost_delta=round(move.cost, 2),
                 eta=move.eta,
             ),
-            Action(
+            build(
+                Action,
                 type=ActionType.HOLD
                 if out.carrier_service == ctx.current_service
                 else ActionType.BOOK_CARRIER,
@@ -660,7 +670,8 @@ class _Generator:
         promised = self.order.promised_by
         return [
             *base.actions(),
-            Action(
+            build(
+                Action,
                 type=ActionType.REPROMISE,
                 order=self.order.id,
                 promised_by=new_promise,
@@ -719,7 +730,8 @@ class _Generator:
         sc, new_promise, restock = backorder_score(ctx)
         shift = max(0.0, (new_promise - self.order.promised_by) / DAY)
         actions = [
-            Action(
+            build(
+                Action,
                 type=ActionType.BACKORDER,
                 order=self.order.id,
                 lines=_action_lines(ctx.lines),
@@ -761,7 +773,8 @@ class _Generator:
         cancelled = [(sku, qty, price[sku]) for sku, qty in missing]
         legs: list[Leg] = []
         actions = [
-            Action(
+            build(
+                Action,
                 type=ActionType.CANCEL_LINES,
                 order=self.order.id,
                 lines=_action_lines(missing),
@@ -858,7 +871,7 @@ def _same(breakdown: ScoreBreakdown) -> ScoreBreakdown:
 
 
 def _notify(order_id: str, message: str) -> Action:
-    return Action(type=ActionType.NOTIFY_CUSTOMER, order=order_id, message=message)
+    return build(Action, type=ActionType.NOTIFY_CUSTOMER, order=order_id, message=message)
 
 
 def _lower_first(text: str) -> str:
@@ -1053,7 +1066,8 @@ def generate_candidates(
     drafts.sort(key=_Draft.key)
     chosen = _diverse(drafts, max_candidates)
     return [
-        Candidate(
+        build(
+            Candidate,
             id=f"{order_id}:c{i}",
             kind=d.kind,
             summary=d.summary,
