@@ -36,6 +36,7 @@ from functools import lru_cache
 from tools.decisions import ScoreBreakdown
 from tools.network import Node, Order
 from tools.priorities import BusinessPriorities
+from tools.sourcing.prevalidated import build
 from tools.view import NetworkView
 
 
@@ -144,7 +145,7 @@ def score(
     `explain=False` leaves the notes out (same numbers, for bulk pricing)."""
     values, notes = _evaluate(view, order, priorities, plan, explain)
     # Built from checked numbers: skip re-validation (this runs for every option priced).
-    return ScoreBreakdown.model_construct(None, notes=notes, **values)
+    return build(ScoreBreakdown, notes=notes, **values)
 
 
 def score_total(
