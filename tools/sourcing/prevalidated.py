@@ -17,42 +17,52 @@ from pydantic import BaseModel
 
 Model = TypeVar("Model", bound=BaseModel)
 
-# A field's name, its default, and its default factory (None: the default itself is used).
-_Field = tuple[str, Any, Callable[[], Any] | None]
 _IMMUTABLE = (type(None), bool, int, float, str, tuple, frozenset)
-_FIELDS: dict[type[BaseModel], tuple[tuple[_Field, ...], frozenset[str]]] = {}
+_REQUIRED = object()  # the template's placeholder of a field without a default
 _set = object.__setattr__
-_REQUIRED = object()
 
 
-def _fields_of(cls: type[BaseModel]) -> tuple[tuple[_Field, ...], frozenset[str]]:
-    found: list[_Field] = []
-    for name, info in cls.model_fields.items():
-        factory = info.default_factory
-        if info.is_required():
-            found.append((name, _REQUIRED, None))
-            continue
-        if factory is None and not isinstance(info.default, _IMMUTABLE):
-            raise TypeError(f"{cls.__name__}.{name}: a mutable default needs validation")
-        found.append((name, info.default, factory))  # type: ignore[arg-type]
-    fields = (tuple(found), frozenset(cls.model_fields))
-    _FIELDS[cls] = fields
-    return fields
+class _Shape:
+    """A model's fields: every one in order with its default (`_REQUIRED` if none), the
+    required ones, and those whose default comes from a factory."""
+
+    def __init__(self, cls: type[BaseModel]) -> None:
+        self.template: dict[str, Any] = {}
+        self.required: list[str] = []
+        self.factories: list[tuple[str, Callable[[], Any]]] = []
+        for name, info in cls.model_fields.items():
+            factory = info.default_factory
+            if info.is_required():
+                self.template[name] = _REQUIRED
+                self.required.append(name)
+            elif factory is not None:
+                self.template[name] = _REQUIRED
+                self.factories.append((name, factory))  # type: ignore[arg-type]
+            elif isinstance(info.default, _IMMUTABLE):
+                self.template[name] = info.default
+            else:
+                raise TypeError(f"{cls.__name__}.{name}: a mutable default needs validation")
+        self.names = frozenset(self.template)
+
+
+_SHAPES: dict[type[BaseModel], _Shape] = {}
 
 
 def build(cls: type[Model], **values: Any) -> Model:
     """`cls(**values)` for values already valid as they are, without validating them."""
-    fields, names = _FIELDS.get(cls) or _fields_of(cls)
-    if not names.issuperset(values):
-        raise TypeError(f"{cls.__name__} has no field {sorted(set(values) - names)}")
-    data: dict[str, Any] = {}
-    for name, default, factory in fields:
-        if name in values:
-            data[name] = values[name]
-        elif default is _REQUIRED:
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        shape = _SHAPES[cls] = _Shape(cls)
+    if not shape.names.issuperset(values):
+        raise TypeError(f"{cls.__name__} has no field {sorted(set(values) - shape.names)}")
+    data = shape.template.copy()  # the fields in their order, as validation writes them
+    data.update(values)
+    for name in shape.required:
+        if name not in values:
             raise TypeError(f"{cls.__name__} needs {name}")
-        else:
-            data[name] = default if factory is None else factory()
+    for name, factory in shape.factories:
+        if name not in values:
+            data[name] = factory()
     made = cls.__new__(cls)
     _set(made, "__dict__", data)
     _set(made, "__pydantic_fields_set__", set(values))

@@ -42,6 +42,7 @@ def test_build_is_the_validated_model() -> None:
     assert made == checked
     assert made.model_fields_set == checked.model_fields_set
     assert made.model_dump() == checked.model_dump()
+    assert repr(made) == repr(checked)  # the fields in their order
     assert build(Action, type=ActionType.HOLD).lines == []
     with pytest.raises(TypeError):
         build(Action, order="O-1")  # type is required
