@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -622,10 +622,13 @@ class _Generator:
         ]
 
     def repromises(self) -> None:
-        """The shipments that cannot make the promise, with the promise moved to their ETA."""
+        """The shipments that cannot make the promise, with the promise moved to their ETA.
+
+        Each is priced first; only those that can still be among the best
+        `REPROMISES_KEPT` (a total no higher than the best few) are drafted and summarised."""
         ctx = self.ctx
         promised = self.order.promised_by
-        drafts: list[_Draft] = []
+        priced: list[tuple[float, _Draft, datetime, float, list[Leg], float]] = []
         for base in self.shipping:
             if base.eta is None or base.eta <= promised or base.kind == "transfer_inventory":
                 continue
@@ -636,6 +639,16 @@ class _Generator:
                 continue
             legs = [_against(leg, new_promise) for leg in base.legs]
             p_new = legs_on_time(legs)
+            # `lateness_against` only words the notes: the total does not read it.
+            total = self._total(
+                ScoreInput(legs=legs, on_time_probability=p_new, promise_shift_days=shift)
+            )
+            priced.append((total, base, new_promise, shift, legs, p_new))
+        if len(priced) > REPROMISES_KEPT:
+            bar = sorted(p[0] for p in priced)[REPROMISES_KEPT - 1]
+            priced = [p for p in priced if p[0] <= bar]
+        drafts: list[_Draft] = []
+        for total, base, new_promise, shift, legs, p_new in priced:
             plan = ScoreInput(
                 legs=legs,
                 on_time_probability=p_new,
@@ -652,7 +665,7 @@ class _Generator:
                     kind="repromise",
                     summary=summary,
                     actions=partial(self._repromise_actions, base, new_promise),
-                    total=self._total(plan),
+                    total=total,
                     breakdown=self._explained(plan),
                     cost_delta=base.cost_delta,
                     eta=base.eta,
@@ -857,7 +870,7 @@ def _against(leg: Leg, promise: datetime) -> Leg:
     """The leg with its on-time probability measured against another promise."""
     slack = (promise - leg.eta) / DAY
     p = on_time_probability(leg.reliability, slack, leg.transit_days, leg.disrupted)
-    return replace(leg, on_time_probability=p)
+    return leg.with_on_time(p)
 
 
 def _legs_score(

@@ -109,6 +109,13 @@ class Leg:
     def units(self) -> int:
         return sum(q for _, q in self.lines)
 
+    def with_on_time(self, on_time_probability: float) -> Leg:
+        """`dataclasses.replace(self, on_time_probability=...)`, without re-running the
+        frozen __init__ field by field (every other field is copied as it is)."""
+        made = object.__new__(Leg)
+        made.__dict__.update(self.__dict__, on_time_probability=on_time_probability)
+        return made
+
 
 @dataclass(frozen=True)
 class ScoreInput:

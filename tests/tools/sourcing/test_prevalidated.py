@@ -3,6 +3,7 @@ legs without their dataclass __init__ (`leg_of`): both must be what validation w
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from datetime import UTC, datetime
@@ -80,3 +81,21 @@ def test_leg_of_is_the_dataclass_leg() -> None:
                 disrupted=q.promise.disrupted,
             )
             assert vars(leg).keys() == vars(Leg(**vars(leg))).keys()
+
+
+def test_with_on_time_is_replace() -> None:
+    leg = Leg(
+        node="N",
+        carrier_service="S",
+        lines=(("A", 2),),
+        shipping=3.0,
+        handling=1.0,
+        on_time_probability=0.9,
+        eta=datetime(2026, 1, 5, tzinfo=UTC),
+        reliability=0.95,
+        transit_days=2.0,
+    )
+    moved = leg.with_on_time(0.5)
+    assert moved == dataclasses.replace(leg, on_time_probability=0.5)
+    assert leg.on_time_probability == 0.9
+    assert list(vars(moved)) == list(vars(leg))
