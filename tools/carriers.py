@@ -28,7 +28,7 @@ from tools.promise import (
     PromiseEstimate,
     departure_at,
     estimate,
-    estimate_departing,
+    estimates_departing,
     lane_disrupted,
     ready_at,
 )
@@ -179,6 +179,10 @@ def legal_quotes(
     return found
 
 
+# The services legal from a node to a destination whatever the weight: (carrier, services).
+Routes = list[tuple[Carrier, list[CarrierService]]]
+
+
 class QuoteBook:
     """`legal_quotes` to one destination by one promise, for many nodes and weights.
 
@@ -195,13 +199,11 @@ class QuoteBook:
         self._lanes: dict[
             tuple[str, datetime], list[tuple[Carrier, CarrierService, PromiseEstimate]]
         ] = {}
+        self._routes: dict[str, tuple[float, Routes]] = {}
 
     def legal(self, node_id: str, weight_kg: float, release_at: datetime) -> list[Quote]:
         """Every legal service from the node for this weight, cheapest first (ties by id)."""
-        key = (node_id, release_at)
-        lanes = self._lanes.get(key)
-        if lanes is None:
-            lanes = self._lanes[key] = self._lanes_from(node_id, release_at)
+        lanes = self._lanes_of(node_id, release_at)
         handling = self.view.nodes[node_id].handling_cost_per_order
         found = [
             Quote(
@@ -221,35 +223,86 @@ class QuoteBook:
         found.sort(key=lambda q: (q.cost, q.carrier_service))
         return found
 
+    def lowest_charge(self, node_id: str, weight_kg: float) -> float | None:
+        """The lowest carrier charge of the services `legal` would quote for this weight
+        (whatever the release time: legality and charges do not depend on it); None when no
+        service is legal. No quote of the node for this weight is charged less."""
+        km, routes = self._routes_of(node_id)
+        charges = [
+            shipping_charge(service, weight_kg, km)
+            for _, services in routes
+            for service in services
+            if not weight_kg > service.max_weight_kg
+        ]
+        return min(charges) if charges else None
+
+    def _lanes_of(
+        self, node_id: str, release_at: datetime
+    ) -> list[tuple[Carrier, CarrierService, PromiseEstimate]]:
+        key = (node_id, release_at)
+        lanes = self._lanes.get(key)
+        if lanes is None:
+            lanes = self._lanes[key] = self._lanes_from(node_id, release_at)
+        return lanes
+
+    def _routes_of(self, node_id: str) -> tuple[float, Routes]:
+        routes = self._routes.get(node_id)
+        if routes is None:
+            routes = self._routes[node_id] = self._routes_from(node_id)
+        return routes
+
+    def _routes_from(self, node_id: str) -> tuple[float, Routes]:
+        """(distance, the services legal from the node whatever the weight and the release).
+        `illegal_reason` at weight 0 (every weight limit passes: `legal` checks the real
+        weight), its carrier-wide checks once per carrier."""
+        view, ship_to = self.view, self.ship_to
+        node = view.nodes[node_id]
+        km = great_circle_km(node.lat, node.lon, ship_to.lat, ship_to.lon)
+        if node.status is NodeStatus.CLOSED or node.capacity_units_per_day <= 0:
+            return km, []  # the node does not ship: nothing is legal
+        routes: Routes = []
+        for carrier in view.carriers.values():
+            if (
+                node.region not in carrier.regions
+                or ship_to.region not in carrier.regions
+                or lane_disrupted(carrier, node.region, ship_to.region)
+            ):
+                continue
+            services = [
+                service
+                for service in carrier.services
+                if not service.max_weight_kg < 0.0
+                and not (service.max_distance_km is not None and km > service.max_distance_km)
+            ]
+            if services:
+                routes.append((carrier, services))
+        return km, routes
+
     def _lanes_from(
         self, node_id: str, release_at: datetime
     ) -> list[tuple[Carrier, CarrierService, PromiseEstimate]]:
         """The services legal from the node whatever the weight, with their promises."""
         view, ship_to = self.view, self.ship_to
         node = view.nodes[node_id]
+        km, routes = self._routes_of(node_id)
         ready = ready_at(node, release_at)
-        if ready is None:  # closed or without capacity: nothing is legal
+        if ready is None or not routes:
             return []
-        km = great_circle_km(node.lat, node.lon, ship_to.lat, ship_to.lon)
         departs = departure_at(ready, node.cutoff_hour_utc)
-        lanes = []
-        for carrier in view.carriers.values():
-            for service in carrier.services:
-                # Weight 0 passes every weight limit: `legal` checks the real weight.
-                if illegal_reason(carrier, service, node, ship_to, 0.0, km):
-                    continue
-                promise = estimate_departing(
-                    node,
-                    carrier,
-                    service,
-                    ship_to,
-                    self.promised_by,
-                    ready,
-                    departs,
-                    km,
-                    reliability=view.reliability(carrier.id, ship_to.region),
-                )
-                lanes.append((carrier, service, promise))
+        lanes: list[tuple[Carrier, CarrierService, PromiseEstimate]] = []
+        for carrier, services in routes:
+            promises = estimates_departing(
+                node,
+                carrier,
+                services,
+                ship_to,
+                self.promised_by,
+                ready,
+                departs,
+                km,
+                reliability=view.reliability(carrier.id, ship_to.region),
+            )
+            lanes.extend(zip([carrier] * len(services), services, promises, strict=True))
         return lanes
 
 

@@ -19,6 +19,7 @@ and 0 when even the nominal arrival is late.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from math import erf, log, sqrt
@@ -181,3 +182,44 @@ def estimate_departing(
         disrupted=disrupted,
         on_time_probability=on_time_probability(r, slack, transit, disrupted),
     )
+
+
+def estimates_departing(
+    node: Node,
+    carrier: Carrier,
+    services: Iterable[CarrierService],
+    ship_to: ShipTo,
+    promised_by: datetime,
+    ready: datetime,
+    departs: datetime,
+    km: float,
+    reliability: float | None = None,
+) -> list[PromiseEstimate]:
+    """`estimate_departing` for several services of one carrier: the carrier's reliability
+    and disruption are worked out once; every number is computed as there."""
+    disrupted = lane_disrupted(carrier, node.region, ship_to.region)
+    r = carrier.on_time_rate if reliability is None else reliability
+    if node.status is NodeStatus.DEGRADED:
+        r *= DEGRADED_NODE_RELIABILITY_FACTOR
+    found = []
+    for service in services:
+        transit = transit_days(service, km)
+        arrives = departs + days(transit)
+        slack = (promised_by - arrives) / DAY
+        found.append(
+            PromiseEstimate(
+                node=node.id,
+                carrier=carrier.id,
+                carrier_service=service.id,
+                distance_km=km,
+                ready_at=ready,
+                departs_at=departs,
+                arrives_at=arrives,
+                promised_by=promised_by,
+                transit_days=transit,
+                reliability=r,
+                disrupted=disrupted,
+                on_time_probability=on_time_probability(r, slack, transit, disrupted),
+            )
+        )
+    return found

@@ -24,18 +24,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TypeVar
 
 from tools.carriers import Quote, QuoteBook, current_cost
 from tools.decisions import Action, ActionLine, ActionType, Candidate, ScoreBreakdown, SplitLeg
-from tools.network import SERVICE_LEVEL_SPEED, ShipTo
+from tools.network import SERVICE_LEVEL_SPEED, Order, ShipTo
 from tools.priorities import BusinessPriorities
 from tools.promise import on_time_probability
 from tools.sourcing.limits import SourcingLimits
 from tools.sourcing.options import Lines, OrderContext, leg_of, release_for
+from tools.sourcing.prevalidated import build
 from tools.sourcing.score import (
     Leg,
     ScoreInput,
@@ -44,6 +44,7 @@ from tools.sourcing.score import (
     score,
     score_total,
     score_values,
+    shipment_totals,
 )
 from tools.sourcing.situation import Situation
 from tools.view import NetworkView
@@ -101,21 +102,13 @@ class _Draft:
         return (self.total, KIND_ORDER.get(self.kind, 99), self.summary)
 
 
-@dataclass(eq=False, slots=True)
-class _Option:
-    """One node's quoted shipment of the whole order, ranked before it becomes a draft (most
-    never do: a node keeps its best `SERVICES_PER_NODE`)."""
-
-    kind: str
-    summary: str
-    total: float
-    eta: datetime
-    on_time_probability: float
-    quote: Quote
-    leg: Leg
-
-    def key(self) -> tuple[float, int, str]:
-        return (self.total, KIND_ORDER.get(self.kind, 99), self.summary)
+# How a one-shipment summary starts, by kind: "Move O-1 to DC-2 by PARCELCO-GROUND: ...".
+_SUMMARY_WORDS = {
+    "keep": ("Keep", "at", "on"),
+    "reallocate": ("Move", "to", "by"),
+    "upgrade_service": ("Upgrade", "at", "to"),
+    "rebook": ("Rebook", "at", "on"),
+}
 
 
 def _fmt_time(moment: datetime | None) -> str:
@@ -127,7 +120,7 @@ def _money(delta: float) -> str:
 
 
 def _action_lines(lines: Sequence[tuple[str, int]]) -> list[ActionLine]:
-    return [ActionLine(sku=sku, qty=qty) for sku, qty in lines]
+    return [build(ActionLine, sku=sku, qty=qty) for sku, qty in lines]
 
 
 def _end_of_day(moment: datetime) -> datetime:
@@ -168,7 +161,16 @@ class _Generator:
         plan: ScoreInput | None = None,
         total: float | None = None,
     ) -> _Draft:
-        plan = plan or ScoreInput(legs=legs)
+        legs = tuple(legs)
+        explained: Callable[[], ScoreBreakdown]
+        if plan is None:  # the plan is built only if the total or the breakdown is asked for
+            explained = partial(_legs_score, self.view, self.order, self.ctx.priorities, legs)
+            if total is None:
+                total = self._total(ScoreInput(legs=legs))
+        else:
+            explained = self._explained(plan)
+            if total is None:
+                total = self._total(plan)
         cost = sum(leg.shipping + leg.handling for leg in legs)
         units: dict[str, int] = {}
         capacity: dict[str, int] = {}
@@ -181,14 +183,14 @@ class _Generator:
             kind=kind,
             summary=summary,
             actions=actions,
-            total=self._total(plan) if total is None else total,
-            breakdown=self._explained(plan),
+            total=total,
+            breakdown=explained,
             cost_delta=round(cost - self.base_cost, 2),
             eta=eta,
             on_time_probability=round(legs_on_time(legs), 4) if legs else None,
             units_by_node=units,
             capacity_by_node=capacity,
-            legs=tuple(legs),
+            legs=legs,
         )
 
     def _ship_actions(self, kind: str, leg: Leg, delta: float) -> list[Action]:
@@ -201,7 +203,8 @@ class _Generator:
             "upgrade_service": ActionType.UPGRADE_SERVICE,
             "rebook": ActionType.BOOK_CARRIER,
         }
-        return Action(
+        return build(
+            Action,
             type=types[kind],
             order=self.order.id,
             node=leg.node,
@@ -227,39 +230,57 @@ class _Generator:
 
     def _shortlist(self, kind: str, quotes: Sequence[Quote]) -> list[_Draft]:
         """Drafts of one node's best `SERVICES_PER_NODE` non-dominated quotes of the order
-        (new work): the same as drafting every quote, sorting and `_pareto`, cheaper."""
+        (new work): the same as drafting every quote, sorting and `_pareto`, cheaper. The
+        quotes are priced without legs, and a summary (the last sort key) is written only
+        for quotes whose totals tie."""
+        if not quotes:
+            return []
         lines = self.ctx.lines
-        legs = [leg_of(q, lines, new_work=True) for q in quotes]
-        totals = one_leg_totals(self.view, self.order, self.ctx.priorities, legs)
-        options = [
-            _Option(
-                kind=kind,
-                summary=self._summary(kind, q),
-                total=total,
-                eta=leg.eta,
-                on_time_probability=round(legs_on_time([leg]), 4),
-                quote=q,
-                leg=leg,
-            )
-            for q, leg, total in zip(quotes, legs, totals, strict=True)
-        ]
-        options.sort(key=_Option.key)
+        totals = shipment_totals(
+            self.view,
+            self.order,
+            self.ctx.priorities,
+            leg_of(quotes[0], lines, new_work=True),
+            [(q.shipping_cost, q.handling_cost, q.on_time_probability) for q in quotes],
+        )
+        kept: list[tuple[float, Quote]] = []
+        for i in self._ranked(kind, quotes, totals):
+            q, total = quotes[i], totals[i]
+            p = round(q.on_time_probability, 4)
+            if not any(
+                t <= total and k.eta <= q.eta and round(k.on_time_probability, 4) >= p
+                for t, k in kept
+            ):
+                kept.append((total, q))
+                if len(kept) == SERVICES_PER_NODE:
+                    break
         return [
-            self._single(o.kind, o.quote, new_work=True, leg=o.leg, total=o.total)
-            for o in _pareto(options)[:SERVICES_PER_NODE]
+            self._single(kind, q, new_work=True, leg=leg_of(q, lines, new_work=True), total=t)
+            for t, q in kept
         ]
+
+    def _ranked(self, kind: str, quotes: Sequence[Quote], totals: list[float]) -> list[int]:
+        """Indexes of `quotes` in `_Draft.key` order (total, then summary; one kind)."""
+        order = sorted(range(len(quotes)), key=totals.__getitem__)
+        ranked: list[int] = []
+        start = 0
+        while start < len(order):
+            end = start + 1
+            while end < len(order) and totals[order[end]] == totals[order[start]]:
+                end += 1
+            tied = order[start:end]
+            if len(tied) > 1:
+                tied.sort(key=lambda i: self._summary(kind, quotes[i]))
+            ranked.extend(tied)
+            start = end
+        return ranked
 
     def _summary(self, kind: str, q: Quote) -> str:
         delta = q.cost - self.base_cost
-        verbs = {
-            "keep": f"Keep {self.order.id} at {q.node} on {q.carrier_service}",
-            "reallocate": f"Move {self.order.id} to {q.node} by {q.carrier_service}",
-            "upgrade_service": f"Upgrade {self.order.id} at {q.node} to {q.carrier_service}",
-            "rebook": f"Rebook {self.order.id} at {q.node} on {q.carrier_service}",
-        }
+        verb, preposition, joiner = _SUMMARY_WORDS[kind]
         return (
-            f"{verbs[kind]}: {_money(delta)}, ETA {_fmt_time(q.eta)}, "
-            f"{q.on_time_probability:.0%} on time"
+            f"{verb} {self.order.id} {preposition} {q.node} {joiner} {q.carrier_service}: "
+            f"{_money(delta)}, ETA {_fmt_time(q.eta)}, {q.on_time_probability:.0%} on time"
         )
 
     def _single(
@@ -377,7 +398,8 @@ class _Generator:
         for leg in legs:
             for sku, qty in leg.lines:
                 all_lines[sku] = all_lines.get(sku, 0) + qty
-        action = Action(
+        action = build(
+            Action,
             type=ActionType.SPLIT,
             order=self.order.id,
             lines=_action_lines(list(all_lines.items())),
@@ -385,7 +407,8 @@ class _Generator:
             eta=eta,
             from_node=self.ctx.current_node,
             legs=[
-                SplitLeg(
+                build(
+                    SplitLeg,
                     node=leg.node,
                     carrier_service=leg.carrier_service,
                     lines=_action_lines(leg.lines),
@@ -413,6 +436,9 @@ class _Generator:
             (d.total for d in self.shipping if d.kind in ("reallocate", "split")),
             default=math.inf,
         )
+        # The lowest charge of any service out of the target for the order (it does not
+        # depend on when the shipment leaves: only its P(on time) does).
+        out_charge = ctx.quote_book.lowest_charge(target, self.view.lines_weight_kg(ctx.lines))
         drafts: list[_Draft] = []
         for source in self.view.nodes:
             src = self.view.nodes[source]
@@ -439,21 +465,70 @@ class _Generator:
             if not moves:
                 continue
             move = moves[0]  # cheapest transfer
+            if out_charge is None or (
+                self._transfer_floor(source, missing, move, out_charge) >= best_realloc
+            ):
+                continue  # nothing ships out of the target, or nothing would beat reallocating
             outbound = ctx.quotes(
                 target, ctx.lines, release=max(move.eta, ctx.situation.release_at)
             )
             if not outbound:
                 continue
             for out in outbound[:SERVICES_PER_NODE]:
-                drafts.append(self._transfer_draft(source, missing, move, out))
+                draft = self._transfer_draft(source, missing, move, out, best_realloc)
+                if draft is not None:
+                    drafts.append(draft)
         drafts.sort(key=_Draft.key)
-        drafts = [d for d in drafts if d.total < best_realloc][:TRANSFERS_KEPT]
+        drafts = drafts[:TRANSFERS_KEPT]
         self.drafts.extend(drafts)
         self.shipping.extend(drafts)
 
+    def _transfer_floor(
+        self, source: str, moved: list[tuple[str, int]], move: Quote, out_charge: float
+    ) -> float:
+        """A lower bound of the total of any transfer draft moving `moved` by `move`: the
+        outbound charged `out_charge` (no less than any outbound service charges) and both
+        legs sure to be on time. Every score term is >= 0 and monotone, and the split penalty
+        taken off is the same whatever ships out."""
+        ctx = self.ctx
+        target = self.view.nodes[ctx.current_node or ""]
+        at = ctx.situation.release_at
+        legs = [
+            Leg(
+                node=source,
+                carrier_service="",
+                lines=tuple(moved),
+                shipping=move.shipping_cost,
+                handling=move.handling_cost,
+                on_time_probability=1.0,
+                eta=at,
+                added_units=sum(q for _, q in moved),
+            ),
+            Leg(
+                node=target.id,
+                carrier_service="",
+                lines=ctx.lines,
+                shipping=out_charge,
+                handling=target.handling_cost_per_order,
+                on_time_probability=1.0,
+                eta=at,
+                added_units=0,
+                takes_stock=False,
+            ),
+        ]
+        plan = ScoreInput(legs=legs, on_time_probability=1.0)
+        values = score_values(self.view, self.order, ctx.priorities, plan)
+        return round(values["total"] - values["split_penalty"], 2)
+
     def _transfer_draft(
-        self, source: str, moved: Lines | list[tuple[str, int]], move: Quote, out: Quote
-    ) -> _Draft:
+        self,
+        source: str,
+        moved: Lines | list[tuple[str, int]],
+        move: Quote,
+        out: Quote,
+        below: float = math.inf,
+    ) -> _Draft | None:
+        """The transfer's draft, or None when its total is not below `below`."""
         ctx = self.ctx
         units = sum(q for _, q in moved)
         transfer_leg = Leg(
@@ -486,6 +561,10 @@ class _Generator:
             extra_notes=["transfer + outbound are one customer shipment: no split penalty"],
         )
         values = score_values(self.view, self.order, ctx.priorities, plan)
+        # One parcel reaches the customer: the transfer is not a split.
+        total = round(values["total"] - values["split_penalty"], 2)
+        if not total < below:
+            return None
         summary = (
             f"Transfer {_describe_lines(moved)} from {source} to {out.node}, then ship "
             f"{self.order.id} by {out.carrier_service}: {_money(delta)}, ETA {_fmt_time(out.eta)}, "
@@ -495,8 +574,7 @@ class _Generator:
             kind="transfer_inventory",
             summary=summary,
             actions=partial(self._transfer_actions, source, moved, move, out),
-            # One parcel reaches the customer: the transfer is not a split.
-            total=round(values["total"] - values["split_penalty"], 2),
+            total=total,
             breakdown=partial(self._unsplit_score, plan),
             cost_delta=round(delta, 2),
             eta=out.eta,
@@ -517,7 +595,8 @@ class _Generator:
     ) -> list[Action]:
         ctx = self.ctx
         return [
-            Action(
+            build(
+                Action,
                 type=ActionType.TRANSFER_INVENTORY,
                 order=self.order.id,
                 node=out.node,
@@ -527,7 +606,8 @@ class _Generator:
                 cost_delta=round(move.cost, 2),
                 eta=move.eta,
             ),
-            Action(
+            build(
+                Action,
                 type=ActionType.HOLD
                 if out.carrier_service == ctx.current_service
                 else ActionType.BOOK_CARRIER,
@@ -542,10 +622,13 @@ class _Generator:
         ]
 
     def repromises(self) -> None:
-        """The shipments that cannot make the promise, with the promise moved to their ETA."""
+        """The shipments that cannot make the promise, with the promise moved to their ETA.
+
+        Each is priced first; only those that can still be among the best
+        `REPROMISES_KEPT` (a total no higher than the best few) are drafted and summarised."""
         ctx = self.ctx
         promised = self.order.promised_by
-        drafts: list[_Draft] = []
+        priced: list[tuple[float, _Draft, datetime, float, list[Leg], float]] = []
         for base in self.shipping:
             if base.eta is None or base.eta <= promised or base.kind == "transfer_inventory":
                 continue
@@ -556,6 +639,16 @@ class _Generator:
                 continue
             legs = [_against(leg, new_promise) for leg in base.legs]
             p_new = legs_on_time(legs)
+            # `lateness_against` only words the notes: the total does not read it.
+            total = self._total(
+                ScoreInput(legs=legs, on_time_probability=p_new, promise_shift_days=shift)
+            )
+            priced.append((total, base, new_promise, shift, legs, p_new))
+        if len(priced) > REPROMISES_KEPT:
+            bar = sorted(p[0] for p in priced)[REPROMISES_KEPT - 1]
+            priced = [p for p in priced if p[0] <= bar]
+        drafts: list[_Draft] = []
+        for total, base, new_promise, shift, legs, p_new in priced:
             plan = ScoreInput(
                 legs=legs,
                 on_time_probability=p_new,
@@ -572,7 +665,7 @@ class _Generator:
                     kind="repromise",
                     summary=summary,
                     actions=partial(self._repromise_actions, base, new_promise),
-                    total=self._total(plan),
+                    total=total,
                     breakdown=self._explained(plan),
                     cost_delta=base.cost_delta,
                     eta=base.eta,
@@ -590,7 +683,8 @@ class _Generator:
         promised = self.order.promised_by
         return [
             *base.actions(),
-            Action(
+            build(
+                Action,
                 type=ActionType.REPROMISE,
                 order=self.order.id,
                 promised_by=new_promise,
@@ -649,7 +743,8 @@ class _Generator:
         sc, new_promise, restock = backorder_score(ctx)
         shift = max(0.0, (new_promise - self.order.promised_by) / DAY)
         actions = [
-            Action(
+            build(
+                Action,
                 type=ActionType.BACKORDER,
                 order=self.order.id,
                 lines=_action_lines(ctx.lines),
@@ -691,7 +786,8 @@ class _Generator:
         cancelled = [(sku, qty, price[sku]) for sku, qty in missing]
         legs: list[Leg] = []
         actions = [
-            Action(
+            build(
+                Action,
                 type=ActionType.CANCEL_LINES,
                 order=self.order.id,
                 lines=_action_lines(missing),
@@ -774,7 +870,13 @@ def _against(leg: Leg, promise: datetime) -> Leg:
     """The leg with its on-time probability measured against another promise."""
     slack = (promise - leg.eta) / DAY
     p = on_time_probability(leg.reliability, slack, leg.transit_days, leg.disrupted)
-    return replace(leg, on_time_probability=p)
+    return leg.with_on_time(p)
+
+
+def _legs_score(
+    view: NetworkView, order: Order, priorities: BusinessPriorities, legs: tuple[Leg, ...]
+) -> ScoreBreakdown:
+    return score(view, order, priorities, ScoreInput(legs=legs))
 
 
 def _same(breakdown: ScoreBreakdown) -> ScoreBreakdown:
@@ -782,19 +884,16 @@ def _same(breakdown: ScoreBreakdown) -> ScoreBreakdown:
 
 
 def _notify(order_id: str, message: str) -> Action:
-    return Action(type=ActionType.NOTIFY_CUSTOMER, order=order_id, message=message)
+    return build(Action, type=ActionType.NOTIFY_CUSTOMER, order=order_id, message=message)
 
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-Ranked = TypeVar("Ranked", _Draft, _Option)
-
-
-def _pareto(drafts: list[Ranked]) -> list[Ranked]:
+def _pareto(drafts: list[_Draft]) -> list[_Draft]:
     """Drop options another option beats on expected cost, arrival and P(on time) at once."""
-    kept: list[Ranked] = []
+    kept: list[_Draft] = []
     for d in drafts:  # sorted by score: a dominating option comes first
         dominated = any(
             k.eta is not None
@@ -816,14 +915,19 @@ def _greedy_cover(
     (ties: snapshot order), using at most `limit` nodes. None if it cannot."""
     remaining = dict(ctx.lines)
     plan: list[tuple[str, Lines]] = []
+    used: set[str] = set()
     candidates = [first] + [n for n in nodes if n != first]
+    available = ctx.available
     while remaining and len(plan) < limit:
         pick = None
         best_units = 0
         for n in candidates:
-            if any(n == p for p, _ in plan):
+            if n in used:
                 continue
-            units = sum(min(ctx.available(n, s), q) for s, q in remaining.items())
+            units = 0
+            for s, q in remaining.items():
+                a = available(n, s)
+                units += a if a < q else q
             if units > best_units:
                 pick, best_units = n, units
             if n == first and not plan and units > 0:
@@ -832,11 +936,10 @@ def _greedy_cover(
         if pick is None:
             return None
         take = tuple(
-            (s, min(ctx.available(pick, s), q))
-            for s, q in remaining.items()
-            if ctx.available(pick, s) > 0
+            (s, min(available(pick, s), q)) for s, q in remaining.items() if available(pick, s) > 0
         )
         plan.append((pick, take))
+        used.add(pick)
         for s, q in take:
             remaining[s] -= q
             if remaining[s] <= 0:
@@ -884,23 +987,31 @@ def split_plans(ctx: OrderContext, below: float = math.inf) -> list[tuple[Leg, .
 
 
 def _least_total(ctx: OrderContext, plan: list[tuple[str, Lines]]) -> float:
-    """A lower bound of the score total of shipping `plan` (node, lines) by any services: the
-    plan scored with free carriers that are sure to be on time. Every score term is >= 0 and
-    the sums and cents roundings are monotone, so the real total is never lower."""
-    legs = [
-        Leg(
-            node=node_id,
-            carrier_service="",
-            lines=lines,
-            shipping=0.0,
-            handling=ctx.view.nodes[node_id].handling_cost_per_order,
-            on_time_probability=1.0,
-            eta=ctx.situation.release_at,
-            added_units=sum(q for _, q in lines),
+    """A lower bound of the score total of shipping `plan` (node, lines) by any services:
+    each leg charged the lowest carrier charge of its node's legal services for its weight
+    and sure to be on time (infinite when some leg has no legal service: the plan cannot
+    ship). The quotes `split_plans` picks among are a subset of those services, every score
+    term is >= 0 and the sums and cents roundings are monotone: the real total is never
+    lower."""
+    view = ctx.view
+    legs = []
+    for node_id, lines in plan:
+        shipping = ctx.quote_book.lowest_charge(node_id, view.lines_weight_kg(lines))
+        if shipping is None:
+            return math.inf
+        legs.append(
+            Leg(
+                node=node_id,
+                carrier_service="",
+                lines=lines,
+                shipping=shipping,
+                handling=view.nodes[node_id].handling_cost_per_order,
+                on_time_probability=1.0,
+                eta=ctx.situation.release_at,
+                added_units=sum(q for _, q in lines),
+            )
         )
-        for node_id, lines in plan
-    ]
-    return score_total(ctx.view, ctx.order, ctx.priorities, ScoreInput(legs=legs))
+    return score_total(view, ctx.order, ctx.priorities, ScoreInput(legs=legs))
 
 
 def _backorder_input(
@@ -968,7 +1079,8 @@ def generate_candidates(
     drafts.sort(key=_Draft.key)
     chosen = _diverse(drafts, max_candidates)
     return [
-        Candidate(
+        build(
+            Candidate,
             id=f"{order_id}:c{i}",
             kind=d.kind,
             summary=d.summary,

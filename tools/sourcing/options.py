@@ -142,7 +142,11 @@ class OrderContext:
 
     def new_work_nodes(self) -> list[str]:
         """Nodes that may take this order as new work (any stock), in snapshot order."""
-        return [n for n in self.view.nodes if self.may_use_node(n)]
+        return list(self._new_work_nodes)
+
+    @cached_property
+    def _new_work_nodes(self) -> tuple[str, ...]:
+        return tuple(n for n in self.view.nodes if self.may_use_node(n))
 
     def quotes(
         self,
@@ -199,19 +203,23 @@ class OrderContext:
 def leg_of(q: Quote, lines: Sequence[tuple[str, int]], *, new_work: bool) -> Leg:
     """The score's view of a quoted shipment. `new_work`: the node picks it as extra work and
     takes the stock (False for the order's own allocation: keep, upgrade, rebook)."""
-    units = sum(qty for _, qty in lines)
-    return Leg(
+    promise = q.promise
+    # Every field is given and already of its type: filled in directly, as `Leg(...)` would
+    # (a frozen dataclass's __init__ sets its fields one by one; this is the hot path).
+    leg = object.__new__(Leg)
+    leg.__dict__.update(
         node=q.node,
         carrier_service=q.carrier_service,
         lines=tuple(lines),
         shipping=q.shipping_cost,
         handling=q.handling_cost,
-        on_time_probability=q.on_time_probability,
-        eta=q.eta,
-        distance_km=q.distance_km,
-        added_units=units if new_work else 0,
+        on_time_probability=promise.on_time_probability,
+        eta=promise.arrives_at,
+        distance_km=promise.distance_km,
+        added_units=sum(qty for _, qty in lines) if new_work else 0,
         takes_stock=True,
-        reliability=q.promise.reliability,
-        transit_days=q.promise.transit_days,
-        disrupted=q.promise.disrupted,
+        reliability=promise.reliability,
+        transit_days=promise.transit_days,
+        disrupted=promise.disrupted,
     )
+    return leg

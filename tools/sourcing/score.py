@@ -36,6 +36,7 @@ from functools import lru_cache
 from tools.decisions import ScoreBreakdown
 from tools.network import Node, Order
 from tools.priorities import BusinessPriorities
+from tools.sourcing.prevalidated import build
 from tools.view import NetworkView
 
 
@@ -108,6 +109,13 @@ class Leg:
     def units(self) -> int:
         return sum(q for _, q in self.lines)
 
+    def with_on_time(self, on_time_probability: float) -> Leg:
+        """`dataclasses.replace(self, on_time_probability=...)`, without re-running the
+        frozen __init__ field by field (every other field is copied as it is)."""
+        made = object.__new__(Leg)
+        made.__dict__.update(self.__dict__, on_time_probability=on_time_probability)
+        return made
+
 
 @dataclass(frozen=True)
 class ScoreInput:
@@ -144,7 +152,7 @@ def score(
     `explain=False` leaves the notes out (same numbers, for bulk pricing)."""
     values, notes = _evaluate(view, order, priorities, plan, explain)
     # Built from checked numbers: skip re-validation (this runs for every option priced).
-    return ScoreBreakdown.model_construct(None, notes=notes, **values)
+    return build(ScoreBreakdown, notes=notes, **values)
 
 
 def score_total(
@@ -164,26 +172,46 @@ def one_leg_totals(
     if not legs:
         return []
     first = legs[0]
+    return shipment_totals(
+        view,
+        order,
+        priorities,
+        first,
+        [(leg.shipping, leg.handling, leg.on_time_probability) for leg in legs],
+    )
+
+
+def shipment_totals(
+    view: NetworkView,
+    order: Order,
+    priorities: BusinessPriorities,
+    leg: Leg,
+    shipments: Sequence[tuple[float, float, float]],
+) -> list[float]:
+    """`one_leg_totals` of `leg` shipped each way of `shipments` (shipping, handling,
+    P(on time)): only `leg`'s node, lines, added units and `takes_stock` are read, so a caller
+    prices quotes without building a `Leg` for each."""
     w = priorities.cost_weight
     penalty = priorities.lateness_cost(order.customer_tier, order.channel)
     split = cents(0 * priorities.split_penalty)
     risk_total = 0.0
-    if first.takes_stock:
-        for sku, qty in first.lines:
-            p_pick = pick_probability(view, first.node, sku, qty)
+    if leg.takes_stock:
+        for sku, qty in leg.lines:
+            p_pick = pick_probability(view, leg.node, sku, qty)
             risk_total += (1.0 - p_pick) * priorities.failed_pick_cost * qty
     inventory_risk = cents(risk_total)
-    node_strain = cents(0.0 + strain(view.nodes[first.node], first.added_units, priorities)[0])
+    node_strain = cents(0.0 + strain(view.nodes[leg.node], leg.added_units, priorities)[0])
     margin_impact = cents(0.0)
     per_day = priorities.repromise_penalty_per_day.get(order.customer_tier, 0.0)
     promise_change = cents(max(0.0, 0.0) * per_day + 0.0)
     totals = []
-    for leg in legs:
-        shipping = cents(w * (leg.shipping + 0.0))
-        handling = cents(w * (leg.handling + 0.0))
-        lateness = cents((1.0 - 1.0 * leg.on_time_probability) * penalty)
-        terms = (shipping, handling, lateness, split, inventory_risk, node_strain, margin_impact)
-        totals.append(cents(sum(terms) + promise_change))
+    for shipping_cost, handling_cost, on_time in shipments:
+        shipping = cents(w * (shipping_cost + 0.0))
+        handling = cents(w * (handling_cost + 0.0))
+        lateness = cents((1.0 - 1.0 * on_time) * penalty)
+        # Added left to right, as `sum(terms)` in `_evaluate` does.
+        terms = shipping + handling + lateness + split + inventory_risk + node_strain
+        totals.append(cents(terms + margin_impact + promise_change))
     return totals
 
 
