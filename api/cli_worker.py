@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from agents.heap import settle
 from agents.resolver import Resolver
 from agents.worker import DrainReport, Worker
 from tools.decisions import Decision
@@ -55,6 +56,7 @@ def run_worker(db: str | None, once: bool, concurrency: int, memory: bool, json_
                 )
 
         worker = Worker(resolver, concurrency=concurrency, on_decision=show)
+        settle()  # start-up is over: see agents.heap
 
         def stop(signum: int, frame: FrameType | None) -> None:
             err.print("stopping after the decisions in flight ...")

@@ -35,6 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.heap import settle
 from evals.bench_workload import FAMILIES, bench_events, bench_network
 from tools.events import ExceptionEvent
 from tools.network import NetworkSnapshot
@@ -87,10 +88,15 @@ def _no_progress(task: str, done: int, total: int) -> None:
 
 # -- (a) the floor -------------------------------------------------------------------------
 def floor_latencies(
-    events: list[ExceptionEvent], workdir: Path, progress: Progress = _no_progress
+    events: list[ExceptionEvent],
+    workdir: Path,
+    progress: Progress = _no_progress,
+    settle_after: int | None = None,
 ) -> tuple[list[float], list[float]]:
     """Milliseconds per run of a bare graph of the resolver's shape (trivial nodes) on a
-    SQLite checkpointer, thread id = exception id, durability `sync` (as the resolver)."""
+    SQLite checkpointer, thread id = exception id, durability `sync` (as the resolver).
+    `settle_after`: after that many runs (the warm-up), settle the heap as a long-running
+    process does (`agents.heap.settle`), as `decision_run` does after its warm-up."""
     from langgraph.graph import END, START, StateGraph
 
     from agents.checkpoints import sqlite_checkpoint_path, sqlite_saver
@@ -117,6 +123,8 @@ def floor_latencies(
         samples: list[float] = []
         cpu: list[float] = []
         for i, event in enumerate(events):
+            if i == settle_after:
+                settle()
             t0, c0 = time.perf_counter(), time.process_time()
             compiled.invoke(
                 {"event": event, "started_ns": time.time_ns()},
@@ -160,6 +168,7 @@ def decision_run(
         for i, event in enumerate(warmup):
             resolver.resolve(event)
             progress("warm-up", i + 1, len(warmup))
+        settle()  # as a server or worker does once started (agents.heap)
         samples: list[float] = []
         cpu: list[float] = []
         for i, event in enumerate(measured):
@@ -279,6 +288,7 @@ def run_bench(config: BenchConfig, progress: Progress = _no_progress) -> dict[st
             bench_events(snapshot, config.warmup + config.n, prefix="EX-FLOOR"),
             root / "floor",
             progress,
+            settle_after=config.warmup,
         )
         floor, floor_cpu = floor_all[config.warmup :], floor_cpu_all[config.warmup :]
         samples, cpu, statuses, throughput = decision_run(
@@ -334,6 +344,8 @@ def run_bench(config: BenchConfig, progress: Progress = _no_progress) -> dict[st
             "memory": config.memory,
             "checkpointer": "sqlite",
             "store": "sqlite",
+            # Both paths: the heap settled after the warm-up, as in `execlayer serve`/`worker`.
+            "gc": "agents.heap.settle after warm-up",
         },
         "machine": {"cpus": os.cpu_count()},
     }

@@ -69,6 +69,7 @@ def demo_cases(n: int, seed: int) -> tuple[list[ReplayCase], NetworkSnapshot]:
 
 
 def run_demo(home: Path, n: int = 210, seed: int = 7, console: Console | None = None) -> DemoResult:
+    from agents.heap import settle
     from agents.resolver import Resolver
     from tools.settings import Settings
 
@@ -102,6 +103,7 @@ def run_demo(home: Path, n: int = 210, seed: int = 7, console: Console | None = 
         ) as progress,
     ):
         resolver.store.load_snapshot(network)
+        settle()  # start-up is over: see agents.heap
         task = progress.add_task("resolve", total=len(cases), status="")
         counts: Counter[str] = Counter()
         for case in cases:
