@@ -161,27 +161,9 @@ def estimate_departing(
 ) -> PromiseEstimate:
     """`estimate` once the node's ready and departure times and the distance are known (they
     do not depend on the service: worked out once per node, shared by its services)."""
-    transit = transit_days(service, km)
-    arrives = departs + days(transit)
-    disrupted = lane_disrupted(carrier, node.region, ship_to.region)
-    r = carrier.on_time_rate if reliability is None else reliability
-    if node.status is NodeStatus.DEGRADED:
-        r *= DEGRADED_NODE_RELIABILITY_FACTOR
-    slack = (promised_by - arrives) / DAY
-    return PromiseEstimate(
-        node=node.id,
-        carrier=carrier.id,
-        carrier_service=service.id,
-        distance_km=km,
-        ready_at=ready,
-        departs_at=departs,
-        arrives_at=arrives,
-        promised_by=promised_by,
-        transit_days=transit,
-        reliability=r,
-        disrupted=disrupted,
-        on_time_probability=on_time_probability(r, slack, transit, disrupted),
-    )
+    return estimates_departing(
+        node, carrier, [service], ship_to, promised_by, ready, departs, km, reliability
+    )[0]
 
 
 def estimates_departing(
