@@ -462,6 +462,7 @@ def execute(
     for number, batch in enumerate(groups, start=1):
         for conflicts in range(UNIT_ATTEMPTS):
             sizes = len(done), len(execution.steps), len(execution.unbookable_services)
+            begun_before = first.written if first is not None else False
             try:
                 result = _run_batch(
                     store, exception_id, builder, candidate, autonomous, batch, done, execution,
@@ -481,6 +482,8 @@ def execute(
                 del execution.steps[sizes[1] :]
                 del execution.unbookable_services[sizes[2] :]
                 execution.failure = None
+                if first is not None:  # written in the lost transaction: write it again
+                    first.written = begun_before
         if result is not None:
             return result
     if not groups:

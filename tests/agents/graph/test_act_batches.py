@@ -71,3 +71,37 @@ def test_a_commit_batch_that_deadlocks_runs_again_once(
         order = resolver.store.get_order("O-1001")
         assert order is not None and order.allocation is not None
         assert order.allocation.node == action.node
+
+
+def test_the_begun_milestone_survives_a_first_batch_that_deadlocks(
+    tmp_path: Path, northeast_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The act step's "begun" milestone is written in the first batch's transaction: if that
+    transaction is lost to a lock race, the batch's second run must write it again (a crash
+    after it would otherwise re-judge the plan against its own reservations)."""
+    original = Store.reserve
+    calls = {"n": 0}
+
+    def flaky(self: Store, *args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        result = original(self, *args, **kwargs)
+        if calls["n"] == 1:
+            raise deadlock()
+        return result
+
+    monkeypatch.setattr(Store, "reserve", flaky)
+    event = ExceptionEvent.model_validate(
+        {
+            "id": "EX-DL-BEGUN",
+            "type": "node_overload",
+            "occurred_at": "2026-11-24T09:05:00Z",
+            "orders": ["O-1001"],
+            "node": "STORE-BOS",
+            "details": {"backlog_units": 1300},
+        }
+    )
+    with open_resolver(tmp_path, load_snapshot(northeast_path)) as resolver:
+        decision = resolver.resolve(event)
+        assert decision.status.value == "auto_resolved", decision.rationale
+        assert calls["n"] >= 2  # the reserve batch ran again
+        assert resolver.store.marked("EX-DL-BEGUN:1:act") == {"candidate": decision.chosen}
