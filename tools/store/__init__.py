@@ -28,8 +28,6 @@ from tools.inputs import load_snapshot as read_snapshot_file
 from tools.network import (
     ACTIONABLE_ORDER_STATUSES,
     Allocation,
-    Carrier,
-    CarrierService,
     InventoryPosition,
     NetworkSnapshot,
     Node,
@@ -222,10 +220,6 @@ class Store:
 
     def get_node(self, node_id: str) -> Node | None:
         return reader.get_node(self._engine, node_id)
-
-    def carrier_service(self, service_id: str) -> tuple[Carrier, CarrierService] | None:
-        """The carrier offering this service, and the service; None if no carrier does."""
-        return reader.carrier_service(self._engine, service_id)
 
     def get_position(self, node_id: str, sku_id: str) -> InventoryPosition | None:
         return reader.get_position(self._engine, node_id, sku_id)

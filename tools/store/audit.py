@@ -38,6 +38,19 @@ _RECENT_BY_NODE = (
 )
 
 
+def _action_row(exception_id: str, note: ActionNote, now: datetime) -> dict[str, Any]:
+    return {
+        "exception_id": exception_id,
+        "recorded_at": now,
+        "step": note.step,
+        "key": note.key,
+        "status": note.status,
+        "nodes": list(note.nodes),
+        "autonomous": note.autonomous,
+        "detail": note.detail,
+    }
+
+
 def _node_actions(
     conn: Connection, exception_id: str, notes: Sequence[ActionNote], now: datetime
 ) -> None:
@@ -87,19 +100,7 @@ def append_action_log(
     with write_connection(engine) as conn:
         note = ActionNote(step, key, status, detail, nodes, autonomous)
         _node_actions(conn, exception_id, [note], now)
-        result = conn.execute(
-            _INSERT_ACTION,
-            {
-                "exception_id": exception_id,
-                "recorded_at": now,
-                "step": step,
-                "key": key,
-                "status": status,
-                "nodes": list(nodes),
-                "autonomous": autonomous,
-                "detail": detail,
-            },
-        )
+        result = conn.execute(_INSERT_ACTION, _action_row(exception_id, note, now))
     return _new_id(result)
 
 
@@ -110,21 +111,8 @@ def append_action_logs(
     unit of work's), in order."""
     if not notes:
         return
-    rows = [
-        {
-            "exception_id": exception_id,
-            "recorded_at": now,
-            "step": n.step,
-            "key": n.key,
-            "status": n.status,
-            "nodes": list(n.nodes),
-            "autonomous": n.autonomous,
-            "detail": n.detail,
-        }
-        for n in notes
-    ]
     with write_connection(engine) as conn:
-        conn.execute(_INSERT_ACTION, rows)
+        conn.execute(_INSERT_ACTION, [_action_row(exception_id, n, now) for n in notes])
         _node_actions(conn, exception_id, notes, now)
 
 

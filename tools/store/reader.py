@@ -9,8 +9,6 @@ from sqlalchemy import Connection, Engine, or_, select
 
 from tools.network import (
     ACTIONABLE_ORDER_STATUSES,
-    Carrier,
-    CarrierService,
     InventoryPosition,
     NetworkSnapshot,
     Node,
@@ -154,13 +152,3 @@ def get_position(engine: Engine, node_id: str, sku_id: str) -> InventoryPosition
             select(INVENTORY).where(INVENTORY.c.node == node_id, INVENTORY.c.sku == sku_id)
         ).first()
     return position_from_row(row) if row is not None else None
-
-
-def carrier_service(engine: Engine, service_id: str) -> tuple[Carrier, CarrierService] | None:
-    with read_connection(engine) as conn:
-        carriers = read_carriers(conn)
-    for carrier in carriers:
-        for service in carrier.services:
-            if service.id == service_id:
-                return carrier, service
-    return None
