@@ -50,8 +50,6 @@ class ViewCache:
         self._parts: dict[str, tuple[tuple[int, ...], Any]] = {}
         self._views: OrderedDict[ViewKey, NetworkView] = OrderedDict()
         self._views_kept = views_kept
-        self.hits = 0
-        self.misses = 0
 
     @staticmethod
     def key(counters: Counters, order_ids: Collection[str] | None) -> ViewKey:
@@ -63,9 +61,6 @@ class ViewCache:
             found = self._views.get(key)
             if found is not None:
                 self._views.move_to_end(key)
-                self.hits += 1
-            else:
-                self.misses += 1
             return found
 
     def keep(self, key: ViewKey, view: NetworkView) -> None:
@@ -92,8 +87,3 @@ class ViewCache:
         with self._lock:
             self._parts[name] = (versions, value)
         return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._parts.clear()
-            self._views.clear()
