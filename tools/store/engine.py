@@ -14,12 +14,14 @@ tests and demos only.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import StaticPool
@@ -28,6 +30,9 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 WRITE_OPTION = "execlayer_write"
 # The open unit of work of this thread / task, if any: (engine, its connection).
 _UNIT: ContextVar[tuple[Engine, Connection] | None] = ContextVar("execlayer_unit", default=None)
+# How many savepoints this thread / task has open (each level gets its own name).
+_SAVEPOINT_DEPTH: ContextVar[int] = ContextVar("execlayer_savepoint_depth", default=0)
+log = logging.getLogger(__name__)
 
 
 def normalise_url(url: str) -> URL:
@@ -64,8 +69,21 @@ def make_engine(url: str) -> Engine:
     """A sync SQLAlchemy 2.0 engine for `url`, configured as the module docstring says."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            json_serializer=json_text,
+        )
     return _sqlite_engine(parsed)
+
+
+def json_text(value: Any) -> str:
+    """The text of a JSON column's value: what `json.dumps` writes (infinities as `Infinity`,
+    which `json.loads` reads back; keys as strings), encoded by pydantic's Rust serializer at
+    about 4 times the speed (a decision with its candidates is several kB, written twice)."""
+    return to_json(value, inf_nan_mode="constants").decode()
 
 
 def _sqlite_engine(url: URL) -> Engine:
@@ -79,7 +97,7 @@ def _sqlite_engine(url: URL) -> Engine:
         Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 20
-    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, connect_args=connect_args, json_serializer=json_text, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -97,10 +115,10 @@ def _sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get(WRITE_OPTION):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # Straight on the driver: `exec_driver_sql` costs about ten times as much, and a
+        # decision opens some 14 transactions.
+        begin = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN"
+        conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
 
     return engine
 
@@ -135,7 +153,7 @@ def unit_of_work(engine: Engine) -> Iterator[Connection]:
     units are savepoints of the outer one."""
     current = _unit_of(engine)
     if current is not None:
-        with current.begin_nested():
+        with savepoint(current):
             yield current
         return
     with write_connection(engine) as conn:
@@ -144,6 +162,36 @@ def unit_of_work(engine: Engine) -> Iterator[Connection]:
             yield conn
         finally:
             _UNIT.reset(token)
+
+
+@contextmanager
+def savepoint(conn: Connection) -> Iterator[Connection]:
+    """A SAVEPOINT of `conn`'s open transaction: released when the block ends, rolled back to
+    (and released) when it raises, and the error goes on.
+
+    Sent straight on the driver's cursor: SQLAlchemy's `begin_nested` does the same with
+    about 40 times the Python work (measured 64 us against 1.6 us on SQLite), and the act
+    step opens one per store effect. Nothing here asks SQLAlchemy about nested transactions,
+    and the outer transaction stays SQLAlchemy's."""
+    depth = _SAVEPOINT_DEPTH.get()
+    name = f"execlayer_sp{depth}"
+    cursor = conn.connection.cursor()
+    cursor.execute(f"SAVEPOINT {name}")
+    token = _SAVEPOINT_DEPTH.set(depth + 1)
+    try:
+        yield conn
+    except BaseException:
+        try:
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            cursor.execute(f"RELEASE SAVEPOINT {name}")
+        except Exception:  # the connection is gone or the transaction aborted: the outer
+            log.debug("rollback to %s failed", name, exc_info=True)  # transaction rolls back
+        raise
+    else:
+        cursor.execute(f"RELEASE SAVEPOINT {name}")
+    finally:
+        _SAVEPOINT_DEPTH.reset(token)
+        cursor.close()
 
 
 @contextmanager
@@ -156,7 +204,7 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
     """
     unit = _unit_of(engine)
     if unit is not None:
-        with unit.begin_nested():
+        with savepoint(unit):
             yield unit
         return
     with engine.connect() as raw:
