@@ -54,8 +54,11 @@ def test_sqlite_engine_is_configured_for_concurrent_writers(tmp_path: Path) -> N
 def test_sqlite_write_transactions_begin_immediate_and_reads_deferred(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     seen: list[str] = []
+    # What SQLite itself runs (BEGIN is sent on the driver, not through SQLAlchemy).
     event.listen(
-        engine, "before_cursor_execute", lambda *args: seen.append(args[2].strip().upper())
+        engine,
+        "connect",
+        lambda dbapi, _record: dbapi.set_trace_callback(lambda s: seen.append(s.strip().upper())),
     )
     try:
         with write_connection(engine) as conn:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
 from sqlalchemy import Connection, Row, bindparam, select
@@ -44,6 +45,34 @@ _LINES_OF_ORDERS = select(ORDER_LINES).where(
 )
 AS_OF_KEY = "as_of"
 LOADED_AT_KEY = "loaded_at"
+
+M = TypeVar("M")
+
+
+class RowModels(Generic[M]):
+    """The model built from each row read, kept by the row's values: a row that did not
+    change since it was last read gives the same model back instead of a new one (building
+    and validating a model costs far more than reading its row; a decision changes one or two
+    nodes' rows and re-reads all of them). Models read from the store are treated as values
+    (never changed in place), as the view cache already shares them. Bounded: cleared when
+    it holds `limit` models."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self.limit = limit
+        self._models: dict[tuple[Any, ...], M] = {}
+
+    def get(self, key: tuple[Any, ...], build: Callable[[], M]) -> M:
+        found = self._models.get(key)
+        if found is None:
+            if len(self._models) >= self.limit:
+                self._models.clear()
+            found = self._models[key] = build()
+        return found
+
+
+_NODE_MODELS: RowModels[Node] = RowModels()
+_POSITION_MODELS: RowModels[InventoryPosition] = RowModels()
+_ORDER_MODELS: RowModels[Order] = RowModels()
 
 
 def time_text(moment: datetime) -> str:
@@ -140,8 +169,9 @@ def _service(row: Row[Any]) -> CarrierService:
     return CarrierService.model_validate(m)
 
 
-def _order(row: Row[Any], lines: list[OrderLine]) -> Order:
+def _order(row: Row[Any], line_rows: list[Row[Any]]) -> Order:
     m = row._mapping
+    lines = [OrderLine(sku=r.sku, qty=r.qty, unit_price=r.unit_price) for r in line_rows]
     allocation = (
         {"node": m["alloc_node"], "carrier_service": m["alloc_service"]}
         if m["alloc_node"] is not None and m["alloc_service"] is not None
@@ -184,7 +214,12 @@ def read_skus(conn: Connection) -> list[Sku]:
 
 
 def read_nodes(conn: Connection) -> list[Node]:
-    return [node_from_row(r) for r in conn.execute(_NODES)]
+    return [_NODE_MODELS.get(_hashable(r), partial(node_from_row, r)) for r in conn.execute(_NODES)]
+
+
+def _hashable(row: Row[Any]) -> tuple[Any, ...]:
+    """A row's values as a key (a JSON list column, a node's channels, as a tuple)."""
+    return tuple(tuple(v) if type(v) is list else v for v in row)
 
 
 def read_carriers(conn: Connection) -> list[Carrier]:
@@ -217,7 +252,7 @@ def read_inventory(
         for part in chunks(sorted(set(skus))):
             rows.extend(conn.execute(_INVENTORY_OF_SKUS, {"skus": list(part)}))
         rows.sort(key=lambda r: (r.pos, r.node, r.sku))
-    return [position_from_row(r) for r in rows]
+    return [_POSITION_MODELS.get(tuple(r), partial(position_from_row, r)) for r in rows]
 
 
 def read_orders(conn: Connection, ids: Collection[str] | None = None) -> list[Order]:
@@ -236,9 +271,13 @@ def read_orders(conn: Connection, ids: Collection[str] | None = None) -> list[Or
             line_rows.extend(conn.execute(_LINES_OF_ORDERS, {"ids": list(part)}))
         order_rows.sort(key=lambda r: (r.pos, r.id))
         line_rows.sort(key=lambda r: (r.order_id, r.line_no))
-    lines: dict[str, list[OrderLine]] = {}
+    lines: dict[str, list[Row[Any]]] = {}
     for row in line_rows:
-        lines.setdefault(row.order_id, []).append(
-            OrderLine(sku=row.sku, qty=row.qty, unit_price=row.unit_price)
+        lines.setdefault(row.order_id, []).append(row)
+    return [
+        _ORDER_MODELS.get(
+            (tuple(row), *(tuple(line) for line in lines.get(row.id, ()))),
+            partial(_order, row, lines.get(row.id, [])),
         )
-    return [_order(row, lines.get(row.id, [])) for row in order_rows]
+        for row in order_rows
+    ]
