@@ -76,6 +76,9 @@ class GapSearchSettings:
     # `chain_depth - 1` further jobs, the last of which leaves for an agent directly.
     chains: bool = True
     chain_depth: int = 2
+    # The inner loop compiled with numba (`tools.sourcing.gap_kernel`, same moves and rules,
+    # many times the iterations per second); False: the numpy loop below.
+    compiled: bool = True
 
     def alpha_rates(self, agents: int, jobs: int) -> tuple[float, float]:
         """(alpha_up, alpha_down) for a problem of `agents` x `jobs`."""
@@ -155,6 +158,39 @@ def tabu_search(
     t_hi = max(t_lo, round(cfg.tenure_max * scale))
     alpha_up, alpha_down = cfg.alpha_rates(m, n)
     alpha0 = cfg.alpha_start * float(np.abs(c).mean() + 1.0) / float(a.mean() + 1e-9)
+    if cfg.compiled:
+        from tools.sourcing.gap_kernel import KernelSettings, search
+
+        run = search(
+            c,
+            a,
+            b,
+            ok,
+            x,
+            deadline=deadline,
+            cfg=KernelSettings(
+                alpha0=alpha0,
+                alpha_up=alpha_up,
+                alpha_down=alpha_down,
+                alpha_lo=alpha0 * cfg.alpha_min,
+                alpha_hi=alpha0 * cfg.alpha_max,
+                tenure_lo=t_lo,
+                tenure_hi=t_hi,
+                restart_after=cfg.restart_after,
+                chains=cfg.chains,
+                chain_depth=cfg.chain_depth,
+                max_iterations=cfg.max_iterations,
+                seed=cfg.seed,
+            ),
+        )
+        stats.iterations = run.iterations
+        stats.improvements = run.improvements
+        stats.restarts = run.restarts
+        stats.feasible_iterations = run.feasible_iterations
+        stats.history = run.history
+        stats.best_objective = plan_cost(c, run.best_x)
+        stats.seconds = time.perf_counter() - t0
+        return run.best_x, stats
     alpha = alpha0
     big = np.inf
     blocked_shift = np.where(ok, 0.0, big)  # (m, n)
