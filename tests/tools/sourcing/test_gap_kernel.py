@@ -30,7 +30,7 @@ def run(cost, use, capacity, start, iterations: int, seed: int = 0, compiled: bo
 
 @pytest.mark.parametrize("seed", range(8))
 def test_kernel_plans_fit_and_report_their_real_cost(seed: int) -> None:
-    cost, use, capacity = type_d(4 + seed % 3, 20 + 7 * seed, seed)
+    cost, use, capacity = type_d(4 + seed % 3, 30 + 5 * seed, seed)
     start = start_plan(cost, use, capacity)
     best, stats = run(cost, use, capacity, start, 600, seed)
     assert stats.iterations == 600
