@@ -3,8 +3,9 @@ with strategic oscillation and ejection chains.
 
 The generic engine (`tools.sourcing.assignment`) handles multi-resource options and penalised
 jobs, which costs it speed on the pure GAP (every job to exactly one agent, one capacity per
-agent). This phase works on the dense matrices instead and evaluates whole neighbourhoods at
-once with numpy, every iteration:
+agent). This phase works on the dense matrices instead and scores whole neighbourhoods every
+iteration, in a loop compiled with numba (`tools.sourcing.gap_kernel`, imported only when the
+search runs) or, with `compiled=False`, with numpy:
 
 - shift: one job to another agent (m x n moves);
 - swap: two jobs on different agents trade places (n x n moves);
