@@ -3,8 +3,9 @@ with strategic oscillation and ejection chains.
 
 The generic engine (`tools.sourcing.assignment`) handles multi-resource options and penalised
 jobs, which costs it speed on the pure GAP (every job to exactly one agent, one capacity per
-agent). This phase works on the dense matrices instead and evaluates whole neighbourhoods at
-once with numpy, every iteration:
+agent). This phase works on the dense matrices instead and scores whole neighbourhoods every
+iteration, in a loop compiled with numba (`tools.sourcing.gap_kernel`, imported only when the
+search runs) or, with `compiled=False`, with numpy:
 
 - shift: one job to another agent (m x n moves);
 - swap: two jobs on different agents trade places (n x n moves);
@@ -76,6 +77,9 @@ class GapSearchSettings:
     # `chain_depth - 1` further jobs, the last of which leaves for an agent directly.
     chains: bool = True
     chain_depth: int = 2
+    # The inner loop compiled with numba (`tools.sourcing.gap_kernel`, same moves and rules,
+    # many times the iterations per second); False: the numpy loop below.
+    compiled: bool = True
 
     def alpha_rates(self, agents: int, jobs: int) -> tuple[float, float]:
         """(alpha_up, alpha_down) for a problem of `agents` x `jobs`."""
@@ -155,6 +159,43 @@ def tabu_search(
     t_hi = max(t_lo, round(cfg.tenure_max * scale))
     alpha_up, alpha_down = cfg.alpha_rates(m, n)
     alpha0 = cfg.alpha_start * float(np.abs(c).mean() + 1.0) / float(a.mean() + 1e-9)
+    if cfg.compiled:
+        from tools.sourcing.gap_kernel import KernelSettings, search
+
+        run = search(
+            c,
+            a,
+            b,
+            ok,
+            x,
+            deadline=deadline,
+            cfg=KernelSettings(
+                alpha0=alpha0,
+                alpha_up=alpha_up,
+                alpha_down=alpha_down,
+                alpha_lo=alpha0 * cfg.alpha_min,
+                alpha_hi=alpha0 * cfg.alpha_max,
+                tenure_lo=t_lo,
+                tenure_hi=t_hi,
+                restart_after=cfg.restart_after,
+                chains=cfg.chains,
+                chain_depth=cfg.chain_depth,
+                max_iterations=cfg.max_iterations,
+                seed=cfg.seed,
+            ),
+        )
+        stats.iterations = run.iterations
+        stats.improvements = run.improvements
+        stats.restarts = run.restarts
+        stats.feasible_iterations = run.feasible_iterations
+        stats.history = run.history
+        best = run.best_x
+        # The kernel tracks costs incrementally: check its plan against the start once more.
+        if plan_cost(c, best) > stats.start_objective or not plan_fits(a, capacity, best):
+            best = x  # pragma: no cover - a kernel fault; the start is always valid
+        stats.best_objective = plan_cost(c, best)
+        stats.seconds = time.perf_counter() - t0
+        return best, stats
     alpha = alpha0
     big = np.inf
     blocked_shift = np.where(ok, 0.0, big)  # (m, n)
