@@ -179,6 +179,11 @@ def legal_quotes(
     return found
 
 
+def _cost_then_service(q: Quote) -> tuple[float, str]:
+    """Quotes' order: cheapest first, ties by service id."""
+    return (q.shipping_cost + q.handling_cost, q.carrier_service)
+
+
 # The services legal from a node to a destination whatever the weight: (carrier, services).
 Routes = list[tuple[Carrier, list[CarrierService]]]
 
@@ -206,21 +211,21 @@ class QuoteBook:
         lanes = self._lanes_of(node_id, release_at)
         handling = self.view.nodes[node_id].handling_cost_per_order
         found = [
-            Quote(
-                node=node_id,
-                carrier=carrier.id,
-                carrier_service=service.id,
-                level=service.level,
-                mode=service.mode,
-                weight_kg=weight_kg,
-                shipping_cost=shipping_charge(service, weight_kg, promise.distance_km),
-                handling_cost=handling,
-                promise=promise,
+            Quote(  # the fields in their order (the hot path)
+                node_id,
+                carrier.id,
+                service.id,
+                service.level,
+                service.mode,
+                weight_kg,
+                shipping_charge(service, weight_kg, promise.distance_km),
+                handling,
+                promise,
             )
             for carrier, service, promise in lanes
             if not weight_kg > service.max_weight_kg
         ]
-        found.sort(key=lambda q: (q.cost, q.carrier_service))
+        found.sort(key=_cost_then_service)
         return found
 
     def lowest_charge(self, node_id: str, weight_kg: float) -> float | None:

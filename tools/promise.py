@@ -183,25 +183,27 @@ def estimates_departing(
     r = carrier.on_time_rate if reliability is None else reliability
     if node.status is NodeStatus.DEGRADED:
         r *= DEGRADED_NODE_RELIABILITY_FACTOR
+    node_id, carrier_id = node.id, carrier.id
     found = []
     for service in services:
-        transit = transit_days(service, km)
-        arrives = departs + days(transit)
+        # `transit_days(service, km)` and `departs + days(transit)`, written out (the hot path).
+        transit = service.transit_days_base + service.transit_days_per_1000km * km / 1000.0
+        arrives = departs + timedelta(days=transit)
         slack = (promised_by - arrives) / DAY
         found.append(
             PromiseEstimate(
-                node=node.id,
-                carrier=carrier.id,
-                carrier_service=service.id,
-                distance_km=km,
-                ready_at=ready,
-                departs_at=departs,
-                arrives_at=arrives,
-                promised_by=promised_by,
-                transit_days=transit,
-                reliability=r,
-                disrupted=disrupted,
-                on_time_probability=on_time_probability(r, slack, transit, disrupted),
+                node_id,
+                carrier_id,
+                service.id,
+                km,
+                ready,
+                departs,
+                arrives,
+                promised_by,
+                transit,
+                r,
+                disrupted,
+                on_time_probability(r, slack, transit, disrupted),
             )
         )
     return found

@@ -228,11 +228,12 @@ class _Generator:
             for kind, q, leg, total in zip(kinds, quotes, legs, totals, strict=True)
         ]
 
-    def _shortlist(self, kind: str, quotes: Sequence[Quote]) -> list[_Draft]:
-        """Drafts of one node's best `SERVICES_PER_NODE` non-dominated quotes of the order
-        (new work): the same as drafting every quote, sorting and `_pareto`, cheaper. The
-        quotes are priced without legs, and a summary (the last sort key) is written only
-        for quotes whose totals tie."""
+    def _shortlist(self, kind: str, quotes: Sequence[Quote]) -> list[tuple[float, Quote]]:
+        """(total, quote) of one node's best `SERVICES_PER_NODE` non-dominated quotes of the
+        order (new work), best first: the quotes whose drafts are the same as drafting every
+        quote, sorting and `_pareto`, cheaper. The quotes are priced without legs, a summary
+        (the last sort key) is written only for quotes whose totals tie, and nothing is
+        drafted (`_shortlisted` drafts the ones a caller keeps)."""
         if not quotes:
             return []
         lines = self.ctx.lines
@@ -254,6 +255,11 @@ class _Generator:
                 kept.append((total, q))
                 if len(kept) == SERVICES_PER_NODE:
                     break
+        return kept
+
+    def _shortlisted(self, kind: str, kept: Sequence[tuple[float, Quote]]) -> list[_Draft]:
+        """The drafts of `_shortlist`'s (total, quote) pairs, in their order."""
+        lines = self.ctx.lines
         return [
             self._single(kind, q, new_work=True, leg=leg_of(q, lines, new_work=True), total=t)
             for t, q in kept
@@ -350,24 +356,30 @@ class _Generator:
             self.shipping.extend(kept)
 
     def reallocations(self) -> None:
+        """Each node's shortlist, nodes ranked by their best draft's key. Only the drafts
+        kept are built: every shortlisted one of the best `NODES_KEPT` nodes, the best one
+        of the others (they still count as shipping options for re-promises). A node's rank
+        key is its best draft's `_Draft.key`, worked out from the quote without drafting."""
         ctx = self.ctx
-        per_node: list[list[_Draft]] = []
+        kind = "reallocate"
+        per_node: list[tuple[tuple[float, int, str], list[tuple[float, Quote]]]] = []
         own_node = ctx.current_node if ctx.keeps_own_stock() else None
         for node_id in ctx.new_work_nodes():
             if node_id == own_node:
                 continue  # the order's own node: keep / upgrade / rebook
             if not ctx.covers(node_id, ctx.lines) or not ctx.has_room(node_id, ctx.units):
                 continue
-            options = self._shortlist("reallocate", ctx.quotes(node_id, ctx.lines))
-            if options:
-                per_node.append(options)
-        per_node.sort(key=lambda opts: opts[0].key())
-        for options in per_node[:NODES_KEPT]:
+            kept = self._shortlist(kind, ctx.quotes(node_id, ctx.lines))
+            if kept:
+                total, best = kept[0]
+                per_node.append(((total, KIND_ORDER[kind], self._summary(kind, best)), kept))
+        per_node.sort(key=lambda ranked: ranked[0])
+        for _, kept in per_node[:NODES_KEPT]:
+            options = self._shortlisted(kind, kept)
             self.drafts.extend(options)
             self.shipping.extend(options)
-        # Nodes beyond the shortlist still count as shipping options for re-promises.
-        for options in per_node[NODES_KEPT:]:
-            self.shipping.extend(options[:1])
+        for _, kept in per_node[NODES_KEPT:]:
+            self.shipping.extend(self._shortlisted(kind, kept[:1]))
 
     def splits(self) -> None:
         best_single = min((d.total for d in self.shipping), default=math.inf)
