@@ -500,12 +500,13 @@ def plan_batch(
         after_total += plan.expected_cost_after
         plans.append(plan)
     seconds = time.perf_counter() - t0
+    bound = _bound_with_rescued(solution.lower_bound, rescued, penalties)
     return BatchPlan(
         orders=plans,
         total_expected_cost_before=round(before_total, 2),
         total_expected_cost_after=round(after_total, 2),
-        lower_bound=None if solution.lower_bound is None else round(solution.lower_bound, 4),
-        gap_pct=_gap(after_total, solution.lower_bound),
+        lower_bound=None if bound is None else round(bound, 4),
+        gap_pct=_gap(after_total, bound),
         seconds=round(seconds, 3),
         method=solution.method,
         optimal=solution.optimal,
@@ -519,12 +520,33 @@ def plan_batch(
             f"lower bound: LP relaxation over the {options_per_order} best options of each "
             f"order among its {nearest_nodes} nearest eligible nodes (plus keep and splits)",
             *(
-                [f"{len(rescued)} order(s) left out by the plan placed on farther nodes"]
+                [
+                    f"{len(rescued)} order(s) left out by the plan placed on farther nodes "
+                    "(the bound is lowered by what each placement saves on leaving it out)"
+                ]
                 if rescued
                 else []
             ),
         ],
     )
+
+
+def _bound_with_rescued(
+    bound: float | None,
+    rescued: dict[int, tuple[int, PricedOptions]],
+    penalties: list[float],
+) -> float | None:
+    """The LP bound, valid for the plan even when orders were placed beyond their shortlist.
+
+    The LP sees only each order's shortlist, and an order it leaves out is charged its
+    backorder penalty; `_cover_left_out` may then place such an order on a farther node for
+    less. Any LP solution that also had those placements can be turned into one of the
+    shortlist's LP by leaving each such order out for that share instead, which costs at most
+    (penalty - placement) more per order: so the LP over shortlists plus placements is at least
+    the shortlist's bound less those savings, and the plan (a solution of it) is too."""
+    if bound is None or not rescued:
+        return bound
+    return bound - sum(penalties[i] - float(ext.total[pos]) for i, (pos, ext) in rescued.items())
 
 
 def _gap(objective: float, bound: float | None) -> float | None:

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.tools.sourcing.builders import make_event, random_network
@@ -72,6 +72,9 @@ def _lines(order) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
     safety=st.booleans(),
     exact=st.booleans(),
 )
+# An order the LP left out, then placed beyond its shortlist for less than its backorder
+# penalty: the plan came in under the shortlist's LP bound until the bound allowed for it.
+@example(seed=2209, stock=3.0, room=0.5, split=1, util=1.3, safety=False, exact=False)
 @settings(max_examples=40, deadline=None)
 def test_every_plan_respects_capacity_stock_and_splits(
     seed: int, stock: float, room: float, split: int, util: float, safety: bool, exact: bool
