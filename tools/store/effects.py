@@ -63,6 +63,29 @@ def _run(
 
 # Statements of the hot path, built once.
 _ORDER_FOR_UPDATE = select(ORDERS).where(ORDERS.c.id == bindparam("k")).with_for_update()
+_SET_ALLOCATION = (
+    update(ORDERS)
+    .where(ORDERS.c.id == bindparam("k"))
+    .values(alloc_node=bindparam("n"), alloc_service=bindparam("s"), status=bindparam("st"))
+)
+_SET_PROMISE = (
+    update(ORDERS).where(ORDERS.c.id == bindparam("k")).values(promised_by=bindparam("p"))
+)
+_SET_STATUS = update(ORDERS).where(ORDERS.c.id == bindparam("k")).values(status=bindparam("st"))
+_BACKLOG_FOR_UPDATE = (
+    select(NODES.c.backlog_units).where(NODES.c.id == bindparam("k")).with_for_update()
+)
+_SET_BACKLOG = (
+    update(NODES).where(NODES.c.id == bindparam("k")).values(backlog_units=bindparam("v"))
+)
+_AT = (INVENTORY.c.node == bindparam("n"), INVENTORY.c.sku == bindparam("s"))
+_POSITION_FOR_UPDATE = select(INVENTORY).where(*_AT).with_for_update()
+_UNRESERVE = update(INVENTORY).where(*_AT).values(reserved=INVENTORY.c.reserved - bindparam("q"))
+_HOLD = (
+    update(INVENTORY)
+    .where(*_AT, INVENTORY.c.on_hand - INVENTORY.c.reserved >= bindparam("q"))
+    .values(reserved=INVENTORY.c.reserved + bindparam("q"))
+)
 
 
 def _order_row(conn: Connection, order_id: str) -> Any:
@@ -133,13 +156,13 @@ def reassign_order(
                 )
         before = {"allocation": _allocation(row), "status": row.status}
         conn.execute(
-            update(ORDERS)
-            .where(ORDERS.c.id == order_id)
-            .values(
-                alloc_node=allocation.node if allocation else None,
-                alloc_service=allocation.carrier_service if allocation else None,
-                status=new_status.value,
-            )
+            _SET_ALLOCATION,
+            {
+                "k": order_id,
+                "n": allocation.node if allocation else None,
+                "s": allocation.carrier_service if allocation else None,
+                "st": new_status.value,
+            },
         )
         return order_id, before, {"allocation": alloc, "status": new_status.value}
 
@@ -162,7 +185,7 @@ def repromise_order(
 
     def apply(conn: Connection) -> tuple[str, dict[str, Any], dict[str, Any]]:
         row = _order_row(conn, order_id)
-        conn.execute(update(ORDERS).where(ORDERS.c.id == order_id).values(promised_by=text))
+        conn.execute(_SET_PROMISE, {"k": order_id, "p": text})
         return order_id, {"promised_by": row.promised_by}, {"promised_by": text}
 
     return _run(engine, "repromise_order", key, request, now, apply, compensates)
@@ -181,7 +204,7 @@ def set_order_status(
 
     def apply(conn: Connection) -> tuple[str, dict[str, Any], dict[str, Any]]:
         row = _order_row(conn, order_id)
-        conn.execute(update(ORDERS).where(ORDERS.c.id == order_id).values(status=new_status.value))
+        conn.execute(_SET_STATUS, {"k": order_id, "st": new_status.value})
         return order_id, {"status": row.status}, {"status": new_status.value}
 
     return _run(engine, "set_order_status", key, request, now, apply, compensates)
@@ -282,7 +305,7 @@ def restore_order_lines(
                 raise InvalidRequest(f"lines[{i}].sku", f"unknown sku {line['sku']!r}")
         before = {"lines": _read_lines(conn, order_id), "status": row.status}
         _write_lines(conn, order_id, restored)
-        conn.execute(update(ORDERS).where(ORDERS.c.id == order_id).values(status=new_status.value))
+        conn.execute(_SET_STATUS, {"k": order_id, "st": new_status.value})
         return order_id, before, {"lines": restored, "status": new_status.value}
 
     return _run(engine, "restore_order_lines", key, request, now, apply, compensates)
@@ -306,13 +329,11 @@ def add_backlog(
     request = {"node": node_id, "units": units}
 
     def apply(conn: Connection) -> tuple[str, dict[str, Any], dict[str, Any]]:
-        row = conn.execute(
-            select(NODES.c.backlog_units).where(NODES.c.id == node_id).with_for_update()
-        ).first()
+        row = conn.execute(_BACKLOG_FOR_UPDATE, {"k": node_id}).first()
         if row is None:
             raise NotFound("node", node_id)
         new = max(0, row.backlog_units + units)
-        conn.execute(update(NODES).where(NODES.c.id == node_id).values(backlog_units=new))
+        conn.execute(_SET_BACKLOG, {"k": node_id, "v": new})
         return (
             node_id,
             {"backlog_units": row.backlog_units},
@@ -323,11 +344,7 @@ def add_backlog(
 
 
 def _position(conn: Connection, node_id: str, sku_id: str) -> Any:
-    row = conn.execute(
-        select(INVENTORY)
-        .where(INVENTORY.c.node == node_id, INVENTORY.c.sku == sku_id)
-        .with_for_update()
-    ).first()
+    row = conn.execute(_POSITION_FOR_UPDATE, {"n": node_id, "s": sku_id}).first()
     if row is None:
         raise NotFound("inventory position", f"{node_id}/{sku_id}")
     return row
@@ -350,11 +367,7 @@ def release_hold(
     def apply(conn: Connection) -> tuple[str, dict[str, Any], dict[str, Any]]:
         row = _position(conn, node_id, sku_id)
         released = min(qty, row.reserved)
-        conn.execute(
-            update(INVENTORY)
-            .where(INVENTORY.c.node == node_id, INVENTORY.c.sku == sku_id)
-            .values(reserved=INVENTORY.c.reserved - released)
-        )
+        conn.execute(_UNRESERVE, {"n": node_id, "s": sku_id, "q": released})
         return (
             f"{node_id}/{sku_id}",
             {"reserved": row.reserved, "on_hand": row.on_hand},
@@ -380,15 +393,7 @@ def hold_stock(
 
     def apply(conn: Connection) -> tuple[str, dict[str, Any], dict[str, Any]]:
         row = _position(conn, node_id, sku_id)
-        taken = conn.execute(
-            update(INVENTORY)
-            .where(
-                INVENTORY.c.node == node_id,
-                INVENTORY.c.sku == sku_id,
-                INVENTORY.c.on_hand - INVENTORY.c.reserved >= qty,
-            )
-            .values(reserved=INVENTORY.c.reserved + qty)
-        ).rowcount
+        taken = conn.execute(_HOLD, {"n": node_id, "s": sku_id, "q": qty}).rowcount
         if taken != 1:
             raise InsufficientStock(node_id, sku_id, qty, row.on_hand - row.reserved)
         return (

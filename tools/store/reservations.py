@@ -41,7 +41,36 @@ def _reservation(row: Any, replayed: bool = False) -> Reservation:
     )
 
 
-_BY_KEY = select(RESERVATIONS).where(RESERVATIONS.c.key == bindparam("k"))  # built once
+# Built once (building a statement costs more than running it).
+_BY_KEY = select(RESERVATIONS).where(RESERVATIONS.c.key == bindparam("k"))
+_AT = (INVENTORY.c.node == bindparam("n"), INVENTORY.c.sku == bindparam("s"))
+_STOCK = select(INVENTORY.c.on_hand, INVENTORY.c.reserved, INVENTORY.c.safety_stock).where(*_AT)
+_FREE = INVENTORY.c.on_hand - INVENTORY.c.reserved
+# {allow_safety_stock: hold q units if that many are free}
+_TAKE = {
+    allow: update(INVENTORY)
+    .where(*_AT, (_FREE if allow else _FREE - INVENTORY.c.safety_stock) >= bindparam("q"))
+    .values(reserved=INVENTORY.c.reserved + bindparam("q"))
+    for allow in (False, True)
+}
+_FLIP = (
+    update(RESERVATIONS)
+    .where(
+        RESERVATIONS.c.key == bindparam("k"),
+        RESERVATIONS.c.state == ReservationState.HELD.value,
+    )
+    .values(state=ReservationState.RELEASED.value, released_at=bindparam("at"))
+)
+_GIVE_BACK = (
+    update(INVENTORY)
+    .where(*_AT)
+    .values(
+        reserved=case(
+            (INVENTORY.c.reserved >= bindparam("q"), INVENTORY.c.reserved - bindparam("q")),
+            else_=0,
+        )
+    )
+)
 
 
 def _read(conn: Connection, key: str) -> Any:
@@ -49,11 +78,7 @@ def _read(conn: Connection, key: str) -> Any:
 
 
 def _available(conn: Connection, node: str, sku: str, allow_safety_stock: bool) -> int:
-    row = conn.execute(
-        select(INVENTORY.c.on_hand, INVENTORY.c.reserved, INVENTORY.c.safety_stock).where(
-            INVENTORY.c.node == node, INVENTORY.c.sku == sku
-        )
-    ).first()
+    row = conn.execute(_STOCK, {"n": node, "s": sku}).first()
     if row is None:
         raise NotFound("inventory position", f"{node}/{sku}")
     free = row.on_hand - row.reserved - (0 if allow_safety_stock else row.safety_stock)
@@ -95,14 +120,7 @@ def reserve(
                     key, f"a reservation of {existing.qty} x {existing.node}/{existing.sku}"
                 )
             return _reservation(existing, replayed=True)
-        free = INVENTORY.c.on_hand - INVENTORY.c.reserved
-        if not allow_safety_stock:
-            free = free - INVENTORY.c.safety_stock
-        taken = conn.execute(
-            update(INVENTORY)
-            .where(INVENTORY.c.node == node, INVENTORY.c.sku == sku, free >= qty)
-            .values(reserved=INVENTORY.c.reserved + qty)
-        ).rowcount
+        taken = conn.execute(_TAKE[allow_safety_stock], {"n": node, "s": sku, "q": qty}).rowcount
         if taken != 1:
             available = _available(conn, node, sku, allow_safety_stock)
             raise InsufficientStock(node, sku, qty, available)
@@ -114,26 +132,14 @@ def release(engine: Engine, key: str, now: datetime) -> Reservation:
     a `NotFound`."""
     check_key(key)
     with write_connection(engine) as conn:
-        flipped = conn.execute(
-            update(RESERVATIONS)
-            .where(RESERVATIONS.c.key == key, RESERVATIONS.c.state == ReservationState.HELD.value)
-            .values(state=ReservationState.RELEASED.value, released_at=now)
-        ).rowcount
+        flipped = conn.execute(_FLIP, {"k": key, "at": now}).rowcount
         row = _read(conn, key)
         if row is None:
             raise NotFound("reservation", key)
         if flipped != 1:
             return _reservation(row, replayed=True)
         # If a snapshot refresh lowered `reserved` since, free what is left (never below 0).
-        conn.execute(
-            update(INVENTORY)
-            .where(INVENTORY.c.node == row.node, INVENTORY.c.sku == row.sku)
-            .values(
-                reserved=case(
-                    (INVENTORY.c.reserved >= row.qty, INVENTORY.c.reserved - row.qty), else_=0
-                )
-            )
-        )
+        conn.execute(_GIVE_BACK, {"n": row.node, "s": row.sku, "q": row.qty})
         return _reservation(row)
 
 
