@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, bindparam, insert, update
 
 from tools.decisions import Decision
 from tools.store.dialect import insert_if_absent
@@ -23,6 +23,16 @@ from tools.store.schema import DECISION_LOG, EXCEPTIONS, OUTBOX
 
 # (kind, payload, key) of a message to queue with the decision.
 OutboxMessage = tuple[str, dict[str, Any], str]
+
+# Built once (building a statement costs more than running it).
+_SET_DECISION = (
+    update(EXCEPTIONS)
+    .where(EXCEPTIONS.c.id == bindparam("k"))
+    .values(decision=bindparam("d"), status=bindparam("st"), updated_at=bindparam("at"))
+)
+_LOG = insert(DECISION_LOG).values(
+    exception_id=bindparam("k"), recorded_at=bindparam("at"), payload=bindparam("p")
+)
 
 
 def record_decision(
@@ -43,21 +53,17 @@ def record_decision(
             raise InvalidRequest("kind", "must be a non-empty string")
     with write_connection(engine) as conn:
         changed = conn.execute(
-            update(EXCEPTIONS)
-            .where(EXCEPTIONS.c.id == exception_id)
-            .values(
-                decision=decision_json or decision.model_dump(mode="json"),
-                status=_status(decision.status),
-                updated_at=now,
-            )
+            _SET_DECISION,
+            {
+                "k": exception_id,
+                "d": decision_json or decision.model_dump(mode="json"),
+                "st": _status(decision.status),
+                "at": now,
+            },
         ).rowcount
         if changed != 1:
             raise NotFound("exception", exception_id)
-        conn.execute(
-            insert(DECISION_LOG).values(
-                exception_id=exception_id, recorded_at=now, payload=log_payload
-            )
-        )
+        conn.execute(_LOG, {"k": exception_id, "at": now, "p": log_payload})
         for kind, payload, key in messages:
             insert_if_absent(
                 conn,
