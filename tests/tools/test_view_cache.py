@@ -136,3 +136,19 @@ def test_postgres_stores_never_cache(pg_store: Store, northeast: NetworkSnapshot
     with pg_store.engine.begin() as conn:
         conn.execute(text("UPDATE nodes SET backlog_units = 31 WHERE id = 'DC-NJ'"))
     assert pg_store.view(ORDERS).nodes["DC-NJ"].backlog_units == 31
+
+
+def test_a_view_of_no_orders_outlives_order_and_stock_changes_only(cached: Store) -> None:
+    """The simulated carrier reads nodes and carriers only (`view(())`): a reservation or an
+    order change does not make it read them again; a node change does."""
+    first = cached.view(())
+    with sqlite3.connect(_db_file(cached)) as raw:
+        for table, sql, _ in CHANGES:
+            if table in ("inventory", "orders", "order_lines"):
+                raw.execute(sql)
+    assert cached.view(()) is first
+    with sqlite3.connect(_db_file(cached)) as raw:
+        raw.execute("UPDATE nodes SET backlog_units = 777 WHERE id = 'DC-NJ'")
+    after = cached.view(())
+    assert after is not first and after.nodes["DC-NJ"].backlog_units == 777
+    assert _same(after, uncached_view(cached.engine, ()))

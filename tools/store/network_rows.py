@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection
 from datetime import datetime
 from functools import partial
 from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import Connection, Row, Text, bindparam, cast, select
 
 from tools.network import (
     Carrier,
@@ -35,7 +36,11 @@ _TIME = TypeAdapter(datetime)
 # The decision path's reads, built once (building a statement costs more than running it).
 _META = select(META.c.value).where(META.c.key == bindparam("k"))
 _SKUS = select(SKUS).order_by(SKUS.c.pos, SKUS.c.id)
-_NODES = select(NODES).order_by(NODES.c.pos, NODES.c.id)
+# A node's channels (a JSON list) come as their stored text: the row is then hashable as it
+# is (the model memo's key), and the text is parsed only when a model is built from it.
+_NODES = select(
+    *(cast(c, Text).label(c.name) if c.name == "channels" else c for c in NODES.c)
+).order_by(NODES.c.pos, NODES.c.id)
 _SERVICES = select(SERVICES).order_by(SERVICES.c.pos, SERVICES.c.id)
 _CARRIERS = select(CARRIERS).order_by(CARRIERS.c.pos, CARRIERS.c.id)
 _INVENTORY_OF_SKUS = select(INVENTORY).where(INVENTORY.c.sku.in_(bindparam("skus", expanding=True)))
@@ -148,6 +153,8 @@ def _sku(row: Row[Any]) -> Sku:
 def node_from_row(row: Row[Any]) -> Node:
     m = dict(row._mapping)
     m.pop("pos", None)
+    if isinstance(m.get("channels"), str):  # read as text by `read_nodes`
+        m["channels"] = json.loads(m["channels"])
     return Node.model_validate(m)
 
 
@@ -214,12 +221,7 @@ def read_skus(conn: Connection) -> list[Sku]:
 
 
 def read_nodes(conn: Connection) -> list[Node]:
-    return [_NODE_MODELS.get(_hashable(r), partial(node_from_row, r)) for r in conn.execute(_NODES)]
-
-
-def _hashable(row: Row[Any]) -> tuple[Any, ...]:
-    """A row's values as a key (a JSON list column, a node's channels, as a tuple)."""
-    return tuple(tuple(v) if type(v) is list else v for v in row)
+    return [_NODE_MODELS.get(tuple(r), partial(node_from_row, r)) for r in conn.execute(_NODES)]
 
 
 def read_carriers(conn: Connection) -> list[Carrier]:

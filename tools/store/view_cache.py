@@ -28,6 +28,8 @@ from tools.view import NetworkView
 
 T = TypeVar("T")
 VIEWS_KEPT = 32
+# What a view of orders holds besides the network: the orders and the stock of their SKUs.
+ORDER_AND_STOCK_TABLES = frozenset({"orders", "order_lines", "inventory"})
 # Whole views are kept only for small slices (a decision's orders): a view of thousands of
 # orders (a network-wide event, the whole network) is rebuilt from its cached parts instead,
 # so the cache's memory stays small whatever is asked.
@@ -53,7 +55,12 @@ class ViewCache:
 
     @staticmethod
     def key(counters: Counters, order_ids: Collection[str] | None) -> ViewKey:
+        """A view's key: the counters of the tables it reads, and its orders. A view of no
+        orders (nodes, carriers and SKUs only, as the simulated carrier reads) holds no order
+        and no inventory, so changes to those tables leave its key as it was."""
         ids = None if order_ids is None else frozenset(order_ids)
+        if ids is not None and not ids:
+            counters = {t: v for t, v in counters.items() if t not in ORDER_AND_STOCK_TABLES}
         return tuple(sorted(counters.items())), ids
 
     def view(self, key: ViewKey) -> NetworkView | None:
