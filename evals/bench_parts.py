@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import Engine, event
 
 from evals.bench import decision_run
 from evals.bench_workload import bench_events, bench_network
@@ -60,6 +61,10 @@ class PartsReport(BaseModel):
     decisions: int
     decision_cpu_ms_p50: float
     parts: list[PartCost]
+    # Statements sent through SQLAlchemy per measured decision, by their first words (BEGIN and
+    # savepoints go to the driver directly and are not among them).
+    statements_per_decision: float = 0.0
+    statements: dict[str, float] = {}
 
 
 class _Meter:
@@ -120,7 +125,17 @@ def part_costs(n: int = 100, warmup: int = 20, nodes: int = 40, seed: int = 11) 
     def progress(task: str, done: int, total: int) -> None:
         meter.on = task == "decisions" or (task == "warm-up" and done == total)
 
-    with tempfile.TemporaryDirectory(prefix="execlayer-parts-") as tmp, _installed(meter):
+    statements: Counter[str] = Counter()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if meter.on:
+            statements[_statement_kind(statement)] += 1
+
+    with (
+        tempfile.TemporaryDirectory(prefix="execlayer-parts-") as tmp,
+        _installed(meter),
+        _listening(count),
+    ):
         _, cpu, _, _ = decision_run(
             snapshot,
             bench_events(snapshot, warmup, start=0),
@@ -142,7 +157,30 @@ def part_costs(n: int = 100, warmup: int = 20, nodes: int = 40, seed: int = 11) 
             )
             for _, _, label in PARTS
         ],
+        statements_per_decision=round(sum(statements.values()) / counted, 2),
+        statements={k: round(v / counted, 2) for k, v in statements.most_common()},
     )
+
+
+@contextmanager
+def _listening(count: Callable[..., None]) -> Iterator[None]:
+    """`count` called for every statement any engine runs, for the block only."""
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+
+
+def _statement_kind(statement: str) -> str:
+    """ "SELECT", or the verb and table of a write ("INSERT effects", "UPDATE inventory")."""
+    words = statement.split()
+    verb = words[0].upper() if words else ""
+    if verb in ("INSERT", "DELETE") and len(words) > 2:
+        return f"{verb} {words[2]}"
+    if verb == "UPDATE" and len(words) > 1:
+        return f"{verb} {words[1]}"
+    return verb
 
 
 def _print(report: PartsReport) -> None:
@@ -160,6 +198,10 @@ def _print(report: PartsReport) -> None:
         bar = "█" * max(1, round(24 * p.ms_per_decision / top)) if p.ms_per_decision else ""
         table.add_row(p.part, f"{p.ms_per_decision:.2f}", f"{p.calls_per_decision:g}", bar)
     Console().print(table)
+    kinds = ", ".join(f"{k} {v:g}" for k, v in report.statements.items())
+    Console().print(
+        f"statements through SQLAlchemy per decision: {report.statements_per_decision:g} ({kinds})"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,6 +30,10 @@ def test_every_part_is_measured_and_the_wrappers_are_removed(
     assert parts["checkpoint put"]["ms_per_decision"] > 0
     assert parts["store view (network read)"]["calls_per_decision"] >= 1
     assert report["decision_cpu_ms_p50"] > 0
+    # Statements counted per decision, by kind.
+    kinds = report["statements"]
+    assert kinds["SELECT"] > 0 and kinds["INSERT exceptions"] == 1
+    assert report["statements_per_decision"] == pytest.approx(sum(kinds.values()), abs=0.2)
     assert agents.graph.act is agents.act.act
     assert "put" not in vars(SqliteCheckpointer)  # inherited: the wrapper was deleted
     assert Store.__dict__["view"] is view_before
