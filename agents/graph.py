@@ -13,6 +13,7 @@ Thread id = exception id. Routing reads the `route` each step writes.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -33,19 +34,32 @@ def _route(state: ResolverState) -> str:
     return state.get("route") or "escalate"
 
 
-def build_graph() -> StateGraph[ResolverState, ResolverContext, ResolverState, ResolverState]:
+STEPS: dict[str, Callable[..., Any]] = {
+    "perceive": perceive,
+    "decide": decide,
+    "guard": guard,
+    "request_approval": request_approval,
+    "approve": approve,
+    "act": act,
+    "reject": reject,
+    "escalate": escalate,
+    "learn": learn,
+}
+
+
+def build_graph(
+    steps: Mapping[str, Callable[..., Any]] | None = None,
+) -> StateGraph[ResolverState, ResolverContext, ResolverState, ResolverState]:
+    """The resolver graph. `steps` replaces the node functions (every name of `STEPS`): the
+    benchmark's floor is this graph, same nodes and edges, with trivial steps."""
+    steps = STEPS if steps is None else steps
+    if set(steps) != set(STEPS):
+        raise ValueError(f"steps must be exactly {sorted(STEPS)}, got {sorted(steps)}")
     graph: StateGraph[ResolverState, ResolverContext, ResolverState, ResolverState] = StateGraph(
         ResolverState, context_schema=ResolverContext
     )
-    graph.add_node("perceive", perceive)
-    graph.add_node("decide", decide)
-    graph.add_node("guard", guard)
-    graph.add_node("request_approval", request_approval)
-    graph.add_node("approve", approve)
-    graph.add_node("act", act)
-    graph.add_node("reject", reject)
-    graph.add_node("escalate", escalate)
-    graph.add_node("learn", learn)
+    for name in STEPS:
+        graph.add_node(name, steps[name])
 
     graph.add_edge(START, "perceive")
     graph.add_conditional_edges("perceive", _route, {"decide": "decide", "escalate": "escalate"})

@@ -31,6 +31,13 @@ def report(result: dict[str, Any]) -> Table:
     for name, lat in (("floor (bare graph)", floor), ("full decision path", decision)):
         for q in ("p50", "p99"):
             table.add_row(f"{name} {q}", f"{lat[q]:.1f} ms", _bar(lat[q], scale))
+    chain = result.get("floor_chain_latency_ms")
+    if chain is not None:
+        table.add_row(
+            "floor, 5-step chain p50",
+            f"{chain['p50']:.1f} ms",
+            f"{_bar(chain['p50'], scale)} ratio {result['overhead_ratio_chain_p50']:.2f}x",
+        )
     cpu_scale = max(result["floor_cpu_ms"]["p50"], result["decision_cpu_ms"]["p50"])
     for name, key in (("floor CPU p50", "floor_cpu_ms"), ("decision CPU p50", "decision_cpu_ms")):
         value = result[key]["p50"]

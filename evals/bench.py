@@ -87,23 +87,21 @@ def _no_progress(task: str, done: int, total: int) -> None:
 
 
 # -- (a) the floor -------------------------------------------------------------------------
-def floor_latencies(
-    events: list[ExceptionEvent],
-    workdir: Path,
-    progress: Progress = _no_progress,
-    settle_after: int | None = None,
-) -> tuple[list[float], list[float]]:
-    """Milliseconds per run of a bare graph of the resolver's shape (trivial nodes) on a
-    SQLite checkpointer, thread id = exception id, durability `sync` (as the resolver).
-    `settle_after`: after that many runs (the warm-up), settle the heap as a long-running
-    process does (`agents.heap.settle`), as `decision_run` does after its warm-up."""
+FLOOR_SHAPES = ("resolver", "chain")
+# The auto-resolve path through the resolver graph: each trivial step routes to the next.
+_AUTO_RESOLVE_ROUTES = {"perceive": "decide", "decide": "guard", "guard": "act", "act": "learn"}
+
+
+def floor_graph(shape: str) -> Any:
+    """The floor's graph, uncompiled. `resolver`: the resolver's own graph (`agents.graph.
+    build_graph`: the same nine nodes, the same conditional edges, the same state and
+    context schemas) with trivial steps that route along the auto-resolve path (perceive ->
+    decide -> guard -> act -> learn); `chain`: those five trivial steps on plain edges (the
+    floor of earlier rounds, kept for comparison)."""
     from langgraph.graph import END, START, StateGraph
 
-    from agents.checkpoints import sqlite_checkpoint_path, sqlite_saver
+    from agents.graph import STEPS, build_graph
     from agents.state import ResolverState
-
-    steps = ("perceive", "decide", "guard", "act", "learn")
-    graph: StateGraph[ResolverState, None, ResolverState, ResolverState] = StateGraph(ResolverState)
 
     def trivial(route: str) -> Any:  # a node: (state) -> update
         def node(state: ResolverState) -> ResolverState:
@@ -111,13 +109,41 @@ def floor_latencies(
 
         return node
 
+    if shape == "resolver":
+        return build_graph(
+            {name: trivial(_AUTO_RESOLVE_ROUTES.get(name, "done")) for name in STEPS}
+        )
+    if shape != "chain":
+        raise ValueError(f"shape must be one of {', '.join(FLOOR_SHAPES)}, got {shape!r}")
+    steps = ("perceive", "decide", "guard", "act", "learn")
+    graph: StateGraph[ResolverState, None, ResolverState, ResolverState] = StateGraph(ResolverState)
     previous = START
     for step, following in zip(steps, (*steps[1:], "done"), strict=True):
         graph.add_node(step, trivial(following))
         graph.add_edge(previous, step)
         previous = step
     graph.add_edge(previous, END)
-    saver = sqlite_saver(sqlite_checkpoint_path(f"sqlite:///{(workdir / 'floor.db').as_posix()}"))
+    return graph
+
+
+def floor_latencies(
+    events: list[ExceptionEvent],
+    workdir: Path,
+    progress: Progress = _no_progress,
+    settle_after: int | None = None,
+    shape: str = "resolver",
+) -> tuple[list[float], list[float]]:
+    """Milliseconds per run of a bare graph of the resolver's shape (`floor_graph`: trivial
+    nodes) on a SQLite checkpointer, thread id = exception id, durability `sync` (as the
+    resolver). `settle_after`: after that many runs (the warm-up), settle the heap as a
+    long-running process does (`agents.heap.settle`), as `decision_run` does after its
+    warm-up."""
+    from agents.checkpoints import sqlite_checkpoint_path, sqlite_saver
+
+    graph = floor_graph(shape)
+    saver = sqlite_saver(
+        sqlite_checkpoint_path(f"sqlite:///{(workdir / f'floor-{shape}.db').as_posix()}")
+    )
     try:
         compiled = graph.compile(checkpointer=saver)
         samples: list[float] = []
@@ -133,7 +159,7 @@ def floor_latencies(
             )
             samples.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.process_time() - c0) * 1000)
-            progress("floor", i + 1, len(events))
+            progress("floor" if shape == "resolver" else f"floor ({shape})", i + 1, len(events))
     finally:
         saver.conn.close()
     return samples, cpu
@@ -284,13 +310,15 @@ def run_bench(config: BenchConfig, progress: Progress = _no_progress) -> dict[st
         root = Path(tmp)
         for sub in ("floor", "decide", "http"):
             (root / sub).mkdir()
+        floor_events = bench_events(snapshot, config.warmup + config.n, prefix="EX-FLOOR")
         floor_all, floor_cpu_all = floor_latencies(
-            bench_events(snapshot, config.warmup + config.n, prefix="EX-FLOOR"),
-            root / "floor",
-            progress,
-            settle_after=config.warmup,
+            floor_events, root / "floor", progress, settle_after=config.warmup, shape="resolver"
         )
         floor, floor_cpu = floor_all[config.warmup :], floor_cpu_all[config.warmup :]
+        chain_all, _ = floor_latencies(
+            floor_events, root / "floor", progress, settle_after=config.warmup, shape="chain"
+        )
+        chain = chain_all[config.warmup :]
         samples, cpu, statuses, throughput = decision_run(
             snapshot, warmup, measured, stream, root / "decide", config.memory, progress
         )
@@ -302,13 +330,17 @@ def run_bench(config: BenchConfig, progress: Progress = _no_progress) -> dict[st
         config.batch_orders, config.batch_nodes, seed=7, time_limit_s=config.batch_time_limit_s
     )
     progress("batch", 1, 1)
-    floor_latency = Latency.of(floor)
+    floor_latency, chain_latency = Latency.of(floor), Latency.of(chain)
     decision_latency = Latency.of(samples)
     floor_cpu_ms, decision_cpu_ms = Latency.of(floor_cpu), Latency.of(cpu)
     return {
         "floor_latency_ms": floor_latency.model_dump(),
         "decision_latency_ms": decision_latency.model_dump(),
         "overhead_ratio_p50": round(decision_latency.p50 / floor_latency.p50, 3),
+        # The floor of earlier rounds: the five auto-resolve steps on plain edges, without
+        # the resolver's other nodes and conditional edges (see `floor_graph`).
+        "floor_chain_latency_ms": chain_latency.model_dump(),
+        "overhead_ratio_chain_p50": round(decision_latency.p50 / chain_latency.p50, 3),
         # CPU time of the process (all its threads) per run: robust to other load on the
         # machine, which inflates wall-clock latency of the CPU-heavier path far more.
         "floor_cpu_ms": floor_cpu_ms.model_dump(),

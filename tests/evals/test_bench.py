@@ -58,3 +58,41 @@ def test_bad_sizes_are_refused() -> None:
         Latency.of([])
     result = CliRunner().invoke(app, ["eval", "bench", "--n", "0"])
     assert result.exit_code == 2
+
+
+def _shape(graph: object) -> tuple[set[str], set[tuple[str, str, bool]]]:
+    drawn = graph.get_graph()  # type: ignore[attr-defined]
+    return set(drawn.nodes), {(e.source, e.target, e.conditional) for e in drawn.edges}
+
+
+def test_floor_has_the_resolver_graphs_shape_and_walks_the_auto_resolve_path() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agents.graph import build_graph
+    from evals.bench import floor_graph
+
+    real = build_graph().compile()
+    floor = floor_graph("resolver").compile(checkpointer=InMemorySaver())
+    assert _shape(floor) == _shape(real)
+    assert len(_shape(floor)[0]) == 11  # nine steps, __start__ and __end__
+    chain = floor_graph("chain").compile()
+    assert _shape(chain) != _shape(real)
+
+    event = bench_events(bench_network(4, 4), 1)[0]
+    config = {"configurable": {"thread_id": event.id}}
+    steps = [
+        next(iter(update))
+        for update in floor.stream({"event": event}, config, stream_mode="updates")
+    ]
+    assert steps == ["perceive", "decide", "guard", "act", "learn"]
+    with pytest.raises(ValueError, match="shape must be one of"):
+        floor_graph("star")
+
+
+def test_build_graph_refuses_missing_or_extra_steps() -> None:
+    from agents.graph import STEPS, build_graph
+
+    with pytest.raises(ValueError, match="steps must be exactly"):
+        build_graph({k: v for k, v in STEPS.items() if k != "act"})
+    with pytest.raises(ValueError, match="steps must be exactly"):
+        build_graph({**STEPS, "extra": STEPS["act"]})
