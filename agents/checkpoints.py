@@ -58,16 +58,10 @@ def state_types() -> list[type]:
     return sorted(found, key=lambda t: (t.__module__, t.__qualname__))
 
 
-def _encode_model(obj: BaseModel) -> Any:
-    """A state model as LangGraph's pydantic extension (module, class, fields), its fields in
-    JSON form: plain strings and numbers that msgpack packs natively, where LangGraph's own
-    path packs every enum and datetime inside as an extension of its own. LangGraph loads
-    either the same way (`cls(**fields)`, validating), and our models round-trip through
-    JSON by contract (the API and the store keep them as JSON)."""
-    fields = obj.model_dump(mode="json")
-    cls = type(obj)
-    payload = (cls.__module__, cls.__name__, fields, "model_validate_json")
-    return ormsgpack.Ext(EXT_PYDANTIC_V2, ormsgpack.packb(payload, option=_MSGPACK_OPTIONS))
+# How a state model's fields are packed: datetimes, enums, UUIDs and dataclasses natively (as
+# RFC 3339 strings, values, strings and maps), where LangGraph's own options send each to an
+# extension of its own; `cls(**fields)` validates them back.
+_MODEL_FIELDS_OPTIONS = ormsgpack.OPT_NON_STR_KEYS | ormsgpack.OPT_REPLACE_SURROGATES
 
 
 class MemoSerializer(JsonPlusSerializer):
@@ -77,8 +71,9 @@ class MemoSerializer(JsonPlusSerializer):
     verdicts are encoded again at every later step of a run (and once more in the step's
     writes). State values are never changed in place (steps return new values, as LangGraph
     requires), so the encoding of the same object is reused: same bytes, a fraction of the
-    time. Bounded; entries hold their object, so an id is never confused with a new one.
-    Models of the resolver state are encoded in JSON form (`_encode_model`)."""
+    time. Models inside models go through the memo too (`_encode_model`): a verdict inside a
+    candidate inside the decision is encoded once. Bounded; entries hold their object, so an
+    id is never confused with a new one."""
 
     CAPACITY = 4096
 
@@ -92,12 +87,26 @@ class MemoSerializer(JsonPlusSerializer):
             hit = self._memo.get(id(obj))
             if hit is not None and hit[0] is obj:
                 return hit[1]
-            encoded = _encode_model(obj) if type(obj) in self._own else _msgpack_default(obj)
+            encoded = self._encode_model(obj) if type(obj) in self._own else _msgpack_default(obj)
             if len(self._memo) >= self.CAPACITY:
                 self._memo.clear()
             self._memo[id(obj)] = (obj, encoded)
             return encoded
         return _msgpack_default(obj)
+
+    def _encode_model(self, obj: BaseModel) -> ormsgpack.Ext:
+        """A state model as LangGraph's pydantic extension (module, class, fields), which
+        LangGraph loads as `cls(**fields)` (validating). The fields are the model's own values
+        (`__dict__`: our state models have no aliases, extras or computed fields; a test
+        checks), packed natively, and the models among them go through `_default` again, so
+        a model already encoded is not encoded twice: no `model_dump`, no Python serializer
+        wrappers (`DropNone`). About half the time of `model_dump(mode="json")` per run."""
+        cls = type(obj)
+        payload = (cls.__module__, cls.__name__, obj.__dict__, "model_validate_json")
+        return ormsgpack.Ext(
+            EXT_PYDANTIC_V2,
+            ormsgpack.packb(payload, default=self._default, option=_MODEL_FIELDS_OPTIONS),
+        )
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         if obj is None or isinstance(obj, bytes | bytearray):
