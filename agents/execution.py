@@ -443,56 +443,63 @@ def execute(
             oid: Order.model_validate(data) for oid, data in recorded.get("orders", {}).items()
         }
     builder = PlanBuilder(store, carrier, view, exception_id, attempt, release_at, orders)
-    execution = Execution(attempt=attempt, candidate=candidate.id)
-    touched = sorted({o for a in candidate.actions for o in a.touched_orders() if o in orders})
     try:
-        for index, action in enumerate(candidate.actions):
-            builder.add_action(index, action)
-    except StepFailure as exc:
-        execution.failure = str(exc)
-        if exc.service:
-            execution.unbookable_services.append(exc.service)
+        execution = Execution(attempt=attempt, candidate=candidate.id)
+        touched = sorted({o for a in candidate.actions for o in a.touched_orders() if o in orders})
+        try:
+            for index, action in enumerate(candidate.actions):
+                builder.add_action(index, action)
+        except StepFailure as exc:
+            execution.failure = str(exc)
+            if exc.service:
+                execution.unbookable_services.append(exc.service)
+            return execution
+        done: list[Operation] = []
+        commit = CommitMarker(committed, recorded is not None, candidate.id, {
+            oid: orders[oid].model_dump(mode="json") for oid in touched
+        })  # fmt: skip
+        groups = batches(builder.plan.ordered())
+        first = BeginMark(*begin) if begin is not None else None
+        for number, batch in enumerate(groups, start=1):
+            for conflicts in range(UNIT_ATTEMPTS):
+                sizes = len(done), len(execution.steps), len(execution.unbookable_services)
+                begun_before = first.written if first is not None else False
+                try:
+                    result = _run_batch(
+                        store, exception_id, builder, candidate, autonomous, batch, done, execution,
+                        commit, first, last=number == len(groups),
+                    )  # fmt: skip
+                    break
+                except Exception as exc:
+                    # Several writes in one transaction can deadlock with another decision's
+                    # (PostgreSQL aborts one of them): the whole batch was rolled back, so it
+                    # runs again, under the same keys, from where it started.
+                    if _kind(batch[0]) == "book" or not is_lock_conflict(exc):
+                        raise
+                    if conflicts == UNIT_ATTEMPTS - 1:
+                        raise
+                    log.info("batch of %s lost a lock race; running it again", exception_id)
+                    del done[sizes[0] :]
+                    del execution.steps[sizes[1] :]
+                    del execution.unbookable_services[sizes[2] :]
+                    execution.failure = None
+                    if first is not None:  # written in the lost transaction: write it again
+                        first.written = begun_before
+            if result is not None:
+                return result
+        if not groups:
+            with store.unit_of_work():
+                if first is not None:
+                    first.write(store)
+                store.append_action_logs(exception_id, applied(builder, candidate, autonomous))
+        execution.succeeded = True
         return execution
-    done: list[Operation] = []
-    commit = CommitMarker(committed, recorded is not None, candidate.id, {
-        oid: orders[oid].model_dump(mode="json") for oid in touched
-    })  # fmt: skip
-    groups = batches(builder.plan.ordered())
-    first = BeginMark(*begin) if begin is not None else None
-    for number, batch in enumerate(groups, start=1):
-        for conflicts in range(UNIT_ATTEMPTS):
-            sizes = len(done), len(execution.steps), len(execution.unbookable_services)
-            begun_before = first.written if first is not None else False
-            try:
-                result = _run_batch(
-                    store, exception_id, builder, candidate, autonomous, batch, done, execution,
-                    commit, first, last=number == len(groups),
-                )  # fmt: skip
-                break
-            except Exception as exc:
-                # Several writes in one transaction can deadlock with another decision's
-                # (PostgreSQL aborts one of them): the whole batch was rolled back, so it
-                # runs again, under the same keys, from where it started.
-                if _kind(batch[0]) == "book" or not is_lock_conflict(exc):
-                    raise
-                if conflicts == UNIT_ATTEMPTS - 1:
-                    raise
-                log.info("batch of %s lost a lock race; running it again", exception_id)
-                del done[sizes[0] :]
-                del execution.steps[sizes[1] :]
-                del execution.unbookable_services[sizes[2] :]
-                execution.failure = None
-                if first is not None:  # written in the lost transaction: write it again
-                    first.written = begun_before
-        if result is not None:
-            return result
-    if not groups:
-        with store.unit_of_work():
-            if first is not None:
-                first.write(store)
-            store.append_action_logs(exception_id, applied(builder, candidate, autonomous))
-    execution.succeeded = True
-    return execution
+
+    finally:
+        # The operations are closures over the builder, which holds them in its plan: a
+        # reference cycle (with the view and the orders) that would wait for the cyclic
+        # collector. Drop the plan so all of it is freed as soon as this returns.
+        builder.plan = Plan()
 
 
 def _run_batch(

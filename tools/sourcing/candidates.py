@@ -1087,7 +1087,12 @@ def generate_candidates(
     if max_candidates < 1:
         raise ValueError(f"max_candidates must be >= 1, got {max_candidates}")
     ctx = OrderContext(view, situation, order, priorities, limits)
-    drafts = _Generator(ctx).run()
+    generator = _Generator(ctx)
+    drafts = generator.run()
+    # Drafts build their actions with the generator's methods (partials), and the generator
+    # holds the drafts: a reference cycle that would leave the whole search (quotes,
+    # promises, legs) to the cyclic collector. Let go of it here, so it is freed at once.
+    generator.drafts, generator.shipping = [], []
     drafts.sort(key=_Draft.key)
     chosen = _diverse(drafts, max_candidates)
     return [
