@@ -90,9 +90,10 @@ def test_floor_has_the_resolver_graphs_shape_and_walks_the_auto_resolve_path() -
 
 
 def test_build_graph_refuses_missing_or_extra_steps() -> None:
-    from agents.graph import STEPS, build_graph
+    from agents.graph import build_graph, resolver_steps
 
+    steps = resolver_steps()
     with pytest.raises(ValueError, match="steps must be exactly"):
-        build_graph({k: v for k, v in STEPS.items() if k != "act"})
+        build_graph({k: v for k, v in steps.items() if k != "act"})
     with pytest.raises(ValueError, match="steps must be exactly"):
-        build_graph({**STEPS, "extra": STEPS["act"]})
+        build_graph({**steps, "extra": steps["act"]})
