@@ -42,6 +42,7 @@ from tools.store import (
     decision_commit,
     effects,
     ledger,
+    network_rows,
     reservations,
     view_cache,
 )
@@ -492,6 +493,34 @@ def test_values_fixed_in_the_statement_are_processed_too(
         .values(payload=payload, created_at=at)
     )
     assert_same(seeded, fixed, {"k": "K-seed"}, EFFECTS)
+
+
+@EXAMPLES
+@given(data=st.data())
+def test_in_lists_match_sqlalchemy(
+    seeded: Store, northeast: NetworkSnapshot, data: st.DataObject
+) -> None:
+    """The network reads' IN-lists on the driver (up to DRIVER_IN_MAX values) return the rows
+    SQLAlchemy's expanding IN returns, whatever the length."""
+    ids = _ids(northeast)
+    name, in_list, values_of = data.draw(
+        st.sampled_from(
+            [
+                ("orders", network_rows._ORDERS_IN, ids["order"]),
+                ("order lines", network_rows._LINES_IN, ids["order"]),
+                ("inventory", network_rows._INVENTORY_IN, ids["sku"]),
+            ]
+        )
+    )
+    values = data.draw(
+        st.lists(values_of, min_size=1, max_size=network_rows.DRIVER_IN_MAX + 1, unique=True)
+    )
+    with _transaction(seeded) as conn:
+        expected = conn.execute(in_list._expanding, {"v": values}).all()
+        got = in_list.rows(conn, values)
+    assert sorted(tuple(r._asdict().items()) for r in got) == sorted(
+        tuple(r._asdict().items()) for r in expected
+    ), name
 
 
 def test_result_processors_give_back_python_values(seeded: Store) -> None:
