@@ -6,6 +6,7 @@ transaction: a savepoint of a unit of work rolls it back."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
@@ -616,6 +617,17 @@ def test_events_see_driver_statements_and_their_errors_are_wrapped(seeded: Store
             ledger._READ.execute(conn, {"k": "K-seed"})
     finally:
         event.remove(engine, "before_cursor_execute", fail)
+
+
+def test_driver_statements_are_logged_like_sqlalchemys(
+    seeded: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine.Engine")
+    with _transaction(seeded) as conn:
+        ledger._READ.execute(conn, {"k": "K-seed"})
+    logged = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("SELECT effects.kind, effects.payload") for m in logged)
+    assert any("K-seed" in m for m in logged)
 
 
 def test_a_value_a_bind_processor_refuses_is_a_statement_error(seeded: Store) -> None:

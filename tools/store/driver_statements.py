@@ -9,8 +9,9 @@ converts to UTC...) and the result columns' processors, then each call only conv
 values and runs the SQL on the cursor of the connection's own DBAPI connection
 (`conn.connection`): the same transaction, the same savepoints.
 
-Kept as SQLAlchemy does it: the `before_cursor_execute` / `after_cursor_execute` events of the
-connection fire around the statement (so counters and injected faults see it), and errors come
+Kept as SQLAlchemy does it: the statement is logged when the engine echoes, the
+`before_cursor_execute` / `after_cursor_execute` events of the connection fire around it (so
+counters and injected faults see it), and errors come
 out wrapped the same way (`sqlalchemy.exc.OperationalError`, `IntegrityError`, or a
 `StatementError` for a value a bind processor refuses). Statements that need anything more at
 execution (Python-side column defaults, expanding IN lists, literal-execute parameters) are
@@ -210,6 +211,10 @@ class DriverStatement:
         args: Any = params
         try:
             args = [compiled.parameters(p) for p in params] if many else compiled.parameters(params)
+            if conn._echo:  # logged as `Connection.execute` logs (echo, or the engine's INFO log)
+                conn._log_info(sql)
+                if not conn.engine.hide_parameters:
+                    conn._log_info("[driver statement] %r", args)
             events = conn.dispatch
             if events.before_cursor_execute:
                 for fn in events.before_cursor_execute:
