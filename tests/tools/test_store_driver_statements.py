@@ -636,6 +636,9 @@ def test_a_value_a_bind_processor_refuses_is_a_statement_error(seeded: Store) ->
         decision_commit._LOG.execute(conn, {"k": "E", "at": naive, "p": {}})
     with _transaction(seeded) as conn, pytest.raises(StatementError):
         decision_commit._LOG.execute(conn, {"k": "E", "at": T0})  # "p" missing
+    with _transaction(seeded) as conn, pytest.raises(StatementError, match="takes"):
+        # through SQLAlchemy an extra column key would be SET too: refused, not dropped
+        ledger._FINISH.execute(conn, {"k": "K-seed", "payload": {}, "kind": "other"})
 
 
 # ---------------------------------------------------------------- refused when built

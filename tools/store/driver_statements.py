@@ -76,9 +76,14 @@ class _Compiled:
     binds: tuple[tuple[str, str | None, Any, Processor | None], ...]
     row: Any  # the namedtuple class of a result row, or None when there are no result columns
     result_types: tuple[Any, ...]
+    keys: frozenset[str]  # the parameters a call passes
     processors: tuple[Processor | None, ...] | None = None  # from the first cursor description
 
     def parameters(self, params: Mapping[str, Any]) -> Any:
+        if params.keys() != self.keys:
+            raise ValueError(
+                f"parameters {sorted(params)} given, the statement takes {sorted(self.keys)}"
+            )
         if self.positional:
             return tuple(
                 (params[key] if key is not None else constant)
@@ -116,8 +121,8 @@ class DriverStatement:
 
     `columns`: for an INSERT or UPDATE whose values come from the parameters (`insert(t)`,
     `update(t).where(...)` given `{"payload": ...}`), the column keys it sets, as
-    `Connection.execute` would take them from the parameters' keys. Every call must pass
-    exactly the statement's parameters (a missing one is a `StatementError`). `many`: run
+    `Connection.execute` would take them from the parameters' keys. Every call passes
+    exactly the statement's parameters (a missing or extra one is a `StatementError`). `many`: run
     with `execute_many` only (compiled for executemany: no RETURNING of new keys)."""
 
     __slots__ = ("_by_dialect", "_last", "columns", "many", "statement")
@@ -187,6 +192,7 @@ class DriverStatement:
             binds=tuple(binds),
             row=row,
             result_types=tuple(c.type for c in columns),
+            keys=frozenset(key for _, key, _, _ in binds if key is not None),
         )
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> DriverResult:
