@@ -33,6 +33,8 @@ def test_every_part_is_measured_and_the_wrappers_are_removed(
     # Statements counted per decision, by kind.
     kinds = report["statements"]
     assert kinds["SELECT"] > 0 and kinds["INSERT exceptions"] == 1
+    # Run on the driver by DriverStatements (tools.store.driver_statements): counted all the same.
+    assert kinds["INSERT effects"] > 0 and kinds["UPDATE effects"] > 0
     assert report["statements_per_decision"] == pytest.approx(sum(kinds.values()), abs=0.2)
     assert agents.graph.act is agents.act.act
     assert "put" not in vars(SqliteCheckpointer)  # inherited: the wrapper was deleted

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Engine, bindparam, func, insert, select
 
+from tools.store.driver_statements import DriverStatement
 from tools.store.engine import read_connection, write_connection
 from tools.store.errors import StoreError
 from tools.store.models import (
@@ -29,8 +30,16 @@ from tools.store.schema import ACTION_LOG, APPROVAL_LOG, DECISION_LOG, NODE_ACTI
 ACTION_APPLIED = "applied"
 # Built once (building a statement costs more than running it on the decision path).
 _INSERT_ACTION = insert(ACTION_LOG)
-_INSERT_NODE_ACTION = insert(NODE_ACTIONS)
-_RECENT_BY_NODE = (
+# The decision path's statements run on the driver (`tools.store.driver_statements`).
+_INSERT_ACTIONS = DriverStatement(
+    insert(ACTION_LOG),
+    ("exception_id", "recorded_at", "step", "key", "status", "nodes", "autonomous", "detail"),
+    many=True,
+)
+_INSERT_NODE_ACTIONS = DriverStatement(
+    insert(NODE_ACTIONS), ("exception_id", "key", "node", "recorded_at"), many=True
+)
+_RECENT_BY_NODE = DriverStatement(
     select(NODE_ACTIONS.c.node, func.count())
     .where(NODE_ACTIONS.c.recorded_at >= bindparam("since"))
     .group_by(NODE_ACTIONS.c.node)
@@ -62,7 +71,7 @@ def _node_actions(
         for node in dict.fromkeys(n.nodes)
     ]
     if rows:
-        conn.execute(_INSERT_NODE_ACTION, rows)
+        _INSERT_NODE_ACTIONS.execute_many(conn, rows)
 
 
 def _new_id(result: CursorResult[Any]) -> int:
@@ -112,7 +121,7 @@ def append_action_logs(
     if not notes:
         return
     with write_connection(engine) as conn:
-        conn.execute(_INSERT_ACTION, [_action_row(exception_id, n, now) for n in notes])
+        _INSERT_ACTIONS.execute_many(conn, [_action_row(exception_id, n, now) for n in notes])
         _node_actions(conn, exception_id, notes, now)
 
 
@@ -201,4 +210,4 @@ def recent_actions_by_node(engine: Engine, since: datetime) -> dict[str, int]:
     """Autonomous applied actions per node recorded at or after `since` (an action that
     sends work to two nodes counts once for each)."""
     with read_connection(engine) as conn:
-        return {node: int(n) for node, n in conn.execute(_RECENT_BY_NODE, {"since": since})}
+        return {node: int(n) for node, n in _RECENT_BY_NODE.execute(conn, {"since": since})}

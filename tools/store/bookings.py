@@ -9,13 +9,15 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, select, update
 
 from tools.store.dialect import insert_if_absent
+from tools.store.driver_statements import DriverStatement
 from tools.store.engine import read_connection, write_connection
 from tools.store.errors import NotFound
 from tools.store.ledger import check_key
 from tools.store.models import StoredBooking
 from tools.store.schema import BOOKINGS
 
-_BY_KEY = select(BOOKINGS).where(BOOKINGS.c.key == bindparam("k"))  # built once
+# Built once, run on the driver (every booking reads its row back).
+_BY_KEY = DriverStatement(select(BOOKINGS).where(BOOKINGS.c.key == bindparam("k")))
 
 
 def _stored(row: Any) -> StoredBooking:
@@ -62,13 +64,13 @@ def record_booking(
                 "cancel_key": None,
             },
         )
-        row = conn.execute(_BY_KEY, {"k": key}).one()
+        row = _BY_KEY.execute(conn, {"k": key}).one()
     return _stored(row), created
 
 
 def get_booking(engine: Engine, key: str) -> StoredBooking | None:
     with read_connection(engine) as conn:
-        row = conn.execute(_BY_KEY, {"k": key}).first()
+        row = _BY_KEY.execute(conn, {"k": key}).first()
     return _stored(row) if row is not None else None
 
 
@@ -81,7 +83,7 @@ def cancel_booking(engine: Engine, key: str, cancel_key: str, now: datetime) -> 
             .where(BOOKINGS.c.key == key, BOOKINGS.c.state == "booked")
             .values(state="cancelled", cancelled_at=now, cancel_key=cancel_key)
         )
-        row = conn.execute(_BY_KEY, {"k": key}).first()
+        row = _BY_KEY.execute(conn, {"k": key}).first()
     if row is None:
         raise NotFound("booking", key)
     return _stored(row)

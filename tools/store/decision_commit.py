@@ -14,6 +14,7 @@ from sqlalchemy import Engine, bindparam, insert, update
 
 from tools.decisions import Decision
 from tools.store.dialect import insert_if_absent
+from tools.store.driver_statements import DriverStatement
 from tools.store.engine import write_connection
 from tools.store.errors import InvalidRequest, NotFound
 from tools.store.exception_queue import _status
@@ -24,14 +25,16 @@ from tools.store.schema import DECISION_LOG, EXCEPTIONS, OUTBOX
 # (kind, payload, key) of a message to queue with the decision.
 OutboxMessage = tuple[str, dict[str, Any], str]
 
-# Built once (building a statement costs more than running it).
-_SET_DECISION = (
+# Built once (building a statement costs more than running it), run on the driver.
+_SET_DECISION = DriverStatement(
     update(EXCEPTIONS)
     .where(EXCEPTIONS.c.id == bindparam("k"))
     .values(decision=bindparam("d"), status=bindparam("st"), updated_at=bindparam("at"))
 )
-_LOG = insert(DECISION_LOG).values(
-    exception_id=bindparam("k"), recorded_at=bindparam("at"), payload=bindparam("p")
+_LOG = DriverStatement(
+    insert(DECISION_LOG).values(
+        exception_id=bindparam("k"), recorded_at=bindparam("at"), payload=bindparam("p")
+    )
 )
 
 
@@ -52,8 +55,8 @@ def record_decision(
         if not kind:
             raise InvalidRequest("kind", "must be a non-empty string")
     with write_connection(engine) as conn:
-        changed = conn.execute(
-            _SET_DECISION,
+        changed = _SET_DECISION.execute(
+            conn,
             {
                 "k": exception_id,
                 "d": decision_json or decision.model_dump(mode="json"),
@@ -63,7 +66,7 @@ def record_decision(
         ).rowcount
         if changed != 1:
             raise NotFound("exception", exception_id)
-        conn.execute(_LOG, {"k": exception_id, "at": now, "p": log_payload})
+        _LOG.execute(conn, {"k": exception_id, "at": now, "p": log_payload})
         for kind, payload, key in messages:
             insert_if_absent(
                 conn,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Table, text
+from sqlalchemy import Connection, Table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from tools.store.driver_statements import DriverStatement
 
 # Keys of pg_advisory_xact_lock, one per kind of whole-store operation ("exld": network load).
 PG_LOAD_LOCK = 0x65786C64
@@ -19,8 +21,10 @@ def is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-# Built once per (backend, table): building a statement costs more than running it.
-_INSERT_IF_ABSENT: dict[tuple[bool, str], Executable] = {}
+# Built once per (backend, table, columns) and run on the driver: building a statement costs
+# more than running it, and so does `Connection.execute`'s own work (effects, reservations,
+# bookings, exceptions and outbox messages are all claimed this way on the decision path).
+_INSERT_IF_ABSENT: dict[tuple[bool, str, tuple[str, ...]], DriverStatement] = {}
 
 
 def insert_if_absent(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
@@ -30,16 +34,12 @@ def insert_if_absent(conn: Connection, table: Table, values: dict[str, Any]) -> 
     the other transaction and then does nothing; on SQLite writers are serialised anyway.
     """
     postgres = is_postgres(conn)
-    stmt = _INSERT_IF_ABSENT.get((postgres, table.name))
+    key = (postgres, table.name, tuple(values))
+    stmt = _INSERT_IF_ABSENT.get(key)
     if stmt is None:
-        # rowcount of an INSERT is only reported when asked for (SQLAlchemy 2.x).
-        stmt = (
-            (pg_insert if postgres else sqlite_insert)(table)
-            .on_conflict_do_nothing()
-            .execution_options(preserve_rowcount=True)
-        )
-        _INSERT_IF_ABSENT[(postgres, table.name)] = stmt
-    return conn.execute(stmt, values).rowcount == 1
+        built = (pg_insert if postgres else sqlite_insert)(table).on_conflict_do_nothing()
+        stmt = _INSERT_IF_ABSENT[key] = DriverStatement(built, columns=key[2])
+    return stmt.execute(conn, values).rowcount == 1
 
 
 def advisory_xact_lock(conn: Connection, key: int) -> None:

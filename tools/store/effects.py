@@ -31,6 +31,7 @@ from tools.decisions import ActionLine
 from tools.network import Allocation, OrderLine, OrderStatus
 from tools.store import ledger
 from tools.store.dialect import insert_if_absent
+from tools.store.driver_statements import DriverStatement
 from tools.store.engine import read_connection, write_connection
 from tools.store.errors import InsufficientStock, InvalidRequest, NotFound, StoreError
 from tools.store.models import EffectResult
@@ -61,27 +62,33 @@ def _run(
         return result
 
 
-# Statements of the hot path, built once.
-_ORDER_FOR_UPDATE = select(ORDERS).where(ORDERS.c.id == bindparam("k")).with_for_update()
-_SET_ALLOCATION = (
+# Statements of the hot path, built once and run on the driver.
+_ORDER_FOR_UPDATE = DriverStatement(
+    select(ORDERS).where(ORDERS.c.id == bindparam("k")).with_for_update()
+)
+_SET_ALLOCATION = DriverStatement(
     update(ORDERS)
     .where(ORDERS.c.id == bindparam("k"))
     .values(alloc_node=bindparam("n"), alloc_service=bindparam("s"), status=bindparam("st"))
 )
-_SET_PROMISE = (
+_SET_PROMISE = DriverStatement(
     update(ORDERS).where(ORDERS.c.id == bindparam("k")).values(promised_by=bindparam("p"))
 )
-_SET_STATUS = update(ORDERS).where(ORDERS.c.id == bindparam("k")).values(status=bindparam("st"))
-_BACKLOG_FOR_UPDATE = (
+_SET_STATUS = DriverStatement(
+    update(ORDERS).where(ORDERS.c.id == bindparam("k")).values(status=bindparam("st"))
+)
+_BACKLOG_FOR_UPDATE = DriverStatement(
     select(NODES.c.backlog_units).where(NODES.c.id == bindparam("k")).with_for_update()
 )
-_SET_BACKLOG = (
+_SET_BACKLOG = DriverStatement(
     update(NODES).where(NODES.c.id == bindparam("k")).values(backlog_units=bindparam("v"))
 )
 _AT = (INVENTORY.c.node == bindparam("n"), INVENTORY.c.sku == bindparam("s"))
-_POSITION_FOR_UPDATE = select(INVENTORY).where(*_AT).with_for_update()
-_UNRESERVE = update(INVENTORY).where(*_AT).values(reserved=INVENTORY.c.reserved - bindparam("q"))
-_HOLD = (
+_POSITION_FOR_UPDATE = DriverStatement(select(INVENTORY).where(*_AT).with_for_update())
+_UNRESERVE = DriverStatement(
+    update(INVENTORY).where(*_AT).values(reserved=INVENTORY.c.reserved - bindparam("q"))
+)
+_HOLD = DriverStatement(
     update(INVENTORY)
     .where(*_AT, INVENTORY.c.on_hand - INVENTORY.c.reserved >= bindparam("q"))
     .values(reserved=INVENTORY.c.reserved + bindparam("q"))
@@ -89,7 +96,7 @@ _HOLD = (
 
 
 def _order_row(conn: Connection, order_id: str) -> Any:
-    row = conn.execute(_ORDER_FOR_UPDATE, {"k": order_id}).first()
+    row = _ORDER_FOR_UPDATE.execute(conn, {"k": order_id}).first()
     if row is None:
         raise NotFound("order", order_id)
     return row
@@ -116,15 +123,16 @@ def _positive(value: int, field: str) -> int:
 
 
 _ID_OF = {
-    t.name: select(t.c.id).where(t.c.id == bindparam("k")) for t in (NODES, SERVICES, ORDERS, SKUS)
+    t.name: DriverStatement(select(t.c.id).where(t.c.id == bindparam("k")))
+    for t in (NODES, SERVICES, ORDERS, SKUS)
 }
 
 
 def _exists(conn: Connection, table: Any, ident: str) -> bool:
     stmt = _ID_OF.get(table.name)
     if stmt is None:
-        stmt = select(table.c.id).where(table.c.id == bindparam("k"))
-    return conn.execute(stmt, {"k": ident}).first() is not None
+        stmt = DriverStatement(select(table.c.id).where(table.c.id == bindparam("k")))
+    return stmt.execute(conn, {"k": ident}).first() is not None
 
 
 # ---------------------------------------------------------------- orders
@@ -155,8 +163,8 @@ def reassign_order(
                     f"unknown carrier service {allocation.carrier_service!r}",
                 )
         before = {"allocation": _allocation(row), "status": row.status}
-        conn.execute(
-            _SET_ALLOCATION,
+        _SET_ALLOCATION.execute(
+            conn,
             {
                 "k": order_id,
                 "n": allocation.node if allocation else None,
@@ -185,7 +193,7 @@ def repromise_order(
 
     def apply(conn: Connection) -> tuple[str, dict[str, Any], dict[str, Any]]:
         row = _order_row(conn, order_id)
-        conn.execute(_SET_PROMISE, {"k": order_id, "p": text})
+        _SET_PROMISE.execute(conn, {"k": order_id, "p": text})
         return order_id, {"promised_by": row.promised_by}, {"promised_by": text}
 
     return _run(engine, "repromise_order", key, request, now, apply, compensates)
@@ -204,7 +212,7 @@ def set_order_status(
 
     def apply(conn: Connection) -> tuple[str, dict[str, Any], dict[str, Any]]:
         row = _order_row(conn, order_id)
-        conn.execute(_SET_STATUS, {"k": order_id, "st": new_status.value})
+        _SET_STATUS.execute(conn, {"k": order_id, "st": new_status.value})
         return order_id, {"status": row.status}, {"status": new_status.value}
 
     return _run(engine, "set_order_status", key, request, now, apply, compensates)
@@ -305,7 +313,7 @@ def restore_order_lines(
                 raise InvalidRequest(f"lines[{i}].sku", f"unknown sku {line['sku']!r}")
         before = {"lines": _read_lines(conn, order_id), "status": row.status}
         _write_lines(conn, order_id, restored)
-        conn.execute(_SET_STATUS, {"k": order_id, "st": new_status.value})
+        _SET_STATUS.execute(conn, {"k": order_id, "st": new_status.value})
         return order_id, before, {"lines": restored, "status": new_status.value}
 
     return _run(engine, "restore_order_lines", key, request, now, apply, compensates)
@@ -329,11 +337,11 @@ def add_backlog(
     request = {"node": node_id, "units": units}
 
     def apply(conn: Connection) -> tuple[str, dict[str, Any], dict[str, Any]]:
-        row = conn.execute(_BACKLOG_FOR_UPDATE, {"k": node_id}).first()
+        row = _BACKLOG_FOR_UPDATE.execute(conn, {"k": node_id}).first()
         if row is None:
             raise NotFound("node", node_id)
         new = max(0, row.backlog_units + units)
-        conn.execute(_SET_BACKLOG, {"k": node_id, "v": new})
+        _SET_BACKLOG.execute(conn, {"k": node_id, "v": new})
         return (
             node_id,
             {"backlog_units": row.backlog_units},
@@ -344,7 +352,7 @@ def add_backlog(
 
 
 def _position(conn: Connection, node_id: str, sku_id: str) -> Any:
-    row = conn.execute(_POSITION_FOR_UPDATE, {"n": node_id, "s": sku_id}).first()
+    row = _POSITION_FOR_UPDATE.execute(conn, {"n": node_id, "s": sku_id}).first()
     if row is None:
         raise NotFound("inventory position", f"{node_id}/{sku_id}")
     return row
@@ -367,7 +375,7 @@ def release_hold(
     def apply(conn: Connection) -> tuple[str, dict[str, Any], dict[str, Any]]:
         row = _position(conn, node_id, sku_id)
         released = min(qty, row.reserved)
-        conn.execute(_UNRESERVE, {"n": node_id, "s": sku_id, "q": released})
+        _UNRESERVE.execute(conn, {"n": node_id, "s": sku_id, "q": released})
         return (
             f"{node_id}/{sku_id}",
             {"reserved": row.reserved, "on_hand": row.on_hand},
@@ -393,7 +401,7 @@ def hold_stock(
 
     def apply(conn: Connection) -> tuple[str, dict[str, Any], dict[str, Any]]:
         row = _position(conn, node_id, sku_id)
-        taken = conn.execute(_HOLD, {"n": node_id, "s": sku_id, "q": qty}).rowcount
+        taken = _HOLD.execute(conn, {"n": node_id, "s": sku_id, "q": qty}).rowcount
         if taken != 1:
             raise InsufficientStock(node_id, sku_id, qty, row.on_hand - row.reserved)
         return (

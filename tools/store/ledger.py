@@ -17,13 +17,17 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, exists, select, update
 
 from tools.store.dialect import insert_if_absent
+from tools.store.driver_statements import DriverStatement
 from tools.store.errors import InvalidRequest, KeyConflict
 from tools.store.schema import BOOKINGS, EFFECTS, RESERVATIONS
 
 MAX_KEY_LENGTH = 255
 # Built once (building a statement costs more than running it); the key is bound per call.
-_READ = select(EFFECTS.c.kind, EFFECTS.c.payload).where(EFFECTS.c.key == bindparam("k"))
-_FINISH = update(EFFECTS).where(EFFECTS.c.key == bindparam("k"))
+# Read and finish run on the driver: every effect of the act step finishes, replays read.
+_READ = DriverStatement(
+    select(EFFECTS.c.kind, EFFECTS.c.payload).where(EFFECTS.c.key == bindparam("k"))
+)
+_FINISH = DriverStatement(update(EFFECTS).where(EFFECTS.c.key == bindparam("k")), ("payload",))
 _APPLIED = select(
     exists().where(EFFECTS.c.key == bindparam("k"))
     | exists().where(RESERVATIONS.c.key == bindparam("k"))
@@ -65,7 +69,7 @@ def claim(
         conn, EFFECTS, {"key": key, "kind": kind, "payload": payload, "created_at": now}
     ):
         return None
-    row = conn.execute(_READ, {"k": key}).one()
+    row = _READ.execute(conn, {"k": key}).one()
     if row.kind != kind or row.payload.get("request") != request:
         raise KeyConflict(key, f"{row.kind} {json.dumps(row.payload.get('request'))}")
     stored: dict[str, Any] = row.payload["result"]
@@ -74,15 +78,15 @@ def claim(
 
 def finish(conn: Connection, key: str, request: dict[str, Any], result: dict[str, Any]) -> None:
     """Store the result of the effect `key` (same transaction as `claim`)."""
-    conn.execute(
-        _FINISH,
+    _FINISH.execute(
+        conn,
         {"k": key, "payload": {"request": normalised(request), "result": normalised(result)}},
     )
 
 
 def read(conn: Connection, key: str) -> tuple[str, dict[str, Any]] | None:
     """(kind, {"request": ..., "result": ...}) of an applied key, or None."""
-    row = conn.execute(_READ, {"k": key}).first()
+    row = _READ.execute(conn, {"k": key}).first()
     return (row.kind, row.payload) if row is not None else None
 
 

@@ -9,7 +9,8 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, Row, Text, bindparam, cast, select
+from sqlalchemy import Column, Connection, Row, Select, Text, bindparam, cast, select
+from sqlalchemy.sql.elements import BindParameter
 
 from tools.network import (
     Carrier,
@@ -21,6 +22,7 @@ from tools.network import (
     Sku,
 )
 from tools.store.dialect import chunks
+from tools.store.driver_statements import DriverStatement
 from tools.store.schema import (
     CARRIERS,
     INVENTORY,
@@ -43,10 +45,37 @@ _NODES = select(
 ).order_by(NODES.c.pos, NODES.c.id)
 _SERVICES = select(SERVICES).order_by(SERVICES.c.pos, SERVICES.c.id)
 _CARRIERS = select(CARRIERS).order_by(CARRIERS.c.pos, CARRIERS.c.id)
-_INVENTORY_OF_SKUS = select(INVENTORY).where(INVENTORY.c.sku.in_(bindparam("skus", expanding=True)))
-_ORDERS_BY_ID = select(ORDERS).where(ORDERS.c.id.in_(bindparam("ids", expanding=True)))
-_LINES_OF_ORDERS = select(ORDER_LINES).where(
-    ORDER_LINES.c.order_id.in_(bindparam("ids", expanding=True))
+# A decision reads a few orders and the stock of their few SKUs: IN-lists up to this long run
+# on the driver, one prebuilt statement per length (longer ones expand through SQLAlchemy).
+DRIVER_IN_MAX = 8
+
+
+class _InList:
+    """`SELECT <table> WHERE <column> IN (:v0, ..., :vn)`, one `DriverStatement` per length."""
+
+    def __init__(self, stmt: Select[Any], column: Column[Any], expanding: Select[Any]) -> None:
+        self._by_length = {
+            n: DriverStatement(stmt.where(column.in_([bindparam(f"v{i}") for i in range(n)])))
+            for n in range(1, DRIVER_IN_MAX + 1)
+        }
+        self._expanding = expanding
+
+    def rows(self, conn: Connection, values: Collection[str]) -> list[Any]:
+        stmt = self._by_length.get(len(values))
+        if stmt is None:
+            return list(conn.execute(self._expanding, {"v": list(values)}))
+        return stmt.execute(conn, {f"v{i}": v for i, v in enumerate(values)}).rows
+
+
+_IN: BindParameter[str] = bindparam("v", expanding=True)
+_INVENTORY_IN = _InList(
+    select(INVENTORY), INVENTORY.c.sku, select(INVENTORY).where(INVENTORY.c.sku.in_(_IN))
+)
+_ORDERS_IN = _InList(select(ORDERS), ORDERS.c.id, select(ORDERS).where(ORDERS.c.id.in_(_IN)))
+_LINES_IN = _InList(
+    select(ORDER_LINES),
+    ORDER_LINES.c.order_id,
+    select(ORDER_LINES).where(ORDER_LINES.c.order_id.in_(_IN)),
 )
 AS_OF_KEY = "as_of"
 LOADED_AT_KEY = "loaded_at"
@@ -158,14 +187,14 @@ def node_from_row(row: Row[Any]) -> Node:
     return Node.model_validate(m)
 
 
-def position_from_row(row: Row[Any]) -> InventoryPosition:
-    m = row._mapping
+def position_from_row(row: Any) -> InventoryPosition:
+    """From an inventory row (a SQLAlchemy `Row` or a `DriverStatement`'s row)."""
     return InventoryPosition(
-        node=m["node"],
-        sku=m["sku"],
-        on_hand=m["on_hand"],
-        reserved=m["reserved"],
-        safety_stock=m["safety_stock"],
+        node=row.node,
+        sku=row.sku,
+        on_hand=row.on_hand,
+        reserved=row.reserved,
+        safety_stock=row.safety_stock,
     )
 
 
@@ -176,8 +205,8 @@ def _service(row: Row[Any]) -> CarrierService:
     return CarrierService.model_validate(m)
 
 
-def _order(row: Row[Any], line_rows: list[Row[Any]]) -> Order:
-    m = row._mapping
+def _order(row: Any, line_rows: list[Any]) -> Order:
+    m = row._asdict()  # a SQLAlchemy `Row` or a `DriverStatement`'s row
     lines = [OrderLine(sku=r.sku, qty=r.qty, unit_price=r.unit_price) for r in line_rows]
     allocation = (
         {"node": m["alloc_node"], "carrier_service": m["alloc_service"]}
@@ -252,7 +281,7 @@ def read_inventory(
     else:
         rows = []
         for part in chunks(sorted(set(skus))):
-            rows.extend(conn.execute(_INVENTORY_OF_SKUS, {"skus": list(part)}))
+            rows.extend(_INVENTORY_IN.rows(conn, part))
         rows.sort(key=lambda r: (r.pos, r.node, r.sku))
     return [_POSITION_MODELS.get(tuple(r), partial(position_from_row, r)) for r in rows]
 
@@ -269,11 +298,11 @@ def read_orders(conn: Connection, ids: Collection[str] | None = None) -> list[Or
     else:
         order_rows, line_rows = [], []
         for part in chunks(sorted(set(ids))):
-            order_rows.extend(conn.execute(_ORDERS_BY_ID, {"ids": list(part)}))
-            line_rows.extend(conn.execute(_LINES_OF_ORDERS, {"ids": list(part)}))
+            order_rows.extend(_ORDERS_IN.rows(conn, part))
+            line_rows.extend(_LINES_IN.rows(conn, part))
         order_rows.sort(key=lambda r: (r.pos, r.id))
         line_rows.sort(key=lambda r: (r.order_id, r.line_no))
-    lines: dict[str, list[Row[Any]]] = {}
+    lines: dict[str, list[Any]] = {}
     for row in line_rows:
         lines.setdefault(row.order_id, []).append(row)
     return [

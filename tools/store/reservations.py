@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, case, select, update
 
 from tools.store.dialect import insert_if_absent
+from tools.store.driver_statements import DriverStatement
 from tools.store.engine import read_connection, write_connection
 from tools.store.errors import InsufficientStock, InvalidRequest, KeyConflict, NotFound
 from tools.store.ledger import check_key
@@ -41,16 +42,19 @@ def _reservation(row: Any, replayed: bool = False) -> Reservation:
     )
 
 
-# Built once (building a statement costs more than running it).
-_BY_KEY = select(RESERVATIONS).where(RESERVATIONS.c.key == bindparam("k"))
+# Built once (building a statement costs more than running it); the decision path's run on
+# the driver.
+_BY_KEY = DriverStatement(select(RESERVATIONS).where(RESERVATIONS.c.key == bindparam("k")))
 _AT = (INVENTORY.c.node == bindparam("n"), INVENTORY.c.sku == bindparam("s"))
 _STOCK = select(INVENTORY.c.on_hand, INVENTORY.c.reserved, INVENTORY.c.safety_stock).where(*_AT)
 _FREE = INVENTORY.c.on_hand - INVENTORY.c.reserved
 # {allow_safety_stock: hold q units if that many are free}
 _TAKE = {
-    allow: update(INVENTORY)
-    .where(*_AT, (_FREE if allow else _FREE - INVENTORY.c.safety_stock) >= bindparam("q"))
-    .values(reserved=INVENTORY.c.reserved + bindparam("q"))
+    allow: DriverStatement(
+        update(INVENTORY)
+        .where(*_AT, (_FREE if allow else _FREE - INVENTORY.c.safety_stock) >= bindparam("q"))
+        .values(reserved=INVENTORY.c.reserved + bindparam("q"))
+    )
     for allow in (False, True)
 }
 _FLIP = (
@@ -74,7 +78,7 @@ _GIVE_BACK = (
 
 
 def _read(conn: Connection, key: str) -> Any:
-    return conn.execute(_BY_KEY, {"k": key}).first()
+    return _BY_KEY.execute(conn, {"k": key}).first()
 
 
 def _available(conn: Connection, node: str, sku: str, allow_safety_stock: bool) -> int:
@@ -120,7 +124,7 @@ def reserve(
                     key, f"a reservation of {existing.qty} x {existing.node}/{existing.sku}"
                 )
             return _reservation(existing, replayed=True)
-        taken = conn.execute(_TAKE[allow_safety_stock], {"n": node, "s": sku, "q": qty}).rowcount
+        taken = _TAKE[allow_safety_stock].execute(conn, {"n": node, "s": sku, "q": qty}).rowcount
         if taken != 1:
             available = _available(conn, node, sku, allow_safety_stock)
             raise InsufficientStock(node, sku, qty, available)

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
 
+from tools.store.driver_statements import DriverStatement
 from tools.store.schema import CHANGE_COUNTERS
 from tools.view import NetworkView
 
@@ -34,14 +35,15 @@ ORDER_AND_STOCK_TABLES = frozenset({"orders", "order_lines", "inventory"})
 # orders (a network-wide event, the whole network) is rebuilt from its cached parts instead,
 # so the cache's memory stays small whatever is asked.
 MAX_ORDERS_KEPT = 200
-_COUNTERS = select(CHANGE_COUNTERS.c.name, CHANGE_COUNTERS.c.version)
+# On the driver: read by every network read (three per decision).
+_COUNTERS = DriverStatement(select(CHANGE_COUNTERS.c.name, CHANGE_COUNTERS.c.version))
 
 Counters = Mapping[str, int]
 ViewKey = tuple[tuple[tuple[str, int], ...], frozenset[str] | None]
 
 
 def read_counters(conn: Connection) -> dict[str, int]:
-    return {name: int(version) for name, version in conn.execute(_COUNTERS)}
+    return {name: int(version) for name, version in _COUNTERS.execute(conn, {})}
 
 
 class ViewCache:
