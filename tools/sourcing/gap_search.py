@@ -70,8 +70,10 @@ class GapSearchSettings:
     alpha_down: float | None = None
     alpha_min: float = 1e-3  # bounds of alpha, as multiples of its start
     alpha_max: float = 1e3
-    # Restart from the best plan after this many iterations without a better one.
-    restart_after: int = 2_000
+    # Restart from the best plan after this many iterations without a better one. Measured
+    # through `solve_gap`, 10 s, seeds 0-15, 500 against 2,000: d20200 better on 12 of 16
+    # (median 12292.5 against 12299), d20100 better on 9, worse on 6 (median 6214 against 6219).
+    restart_after: int = 500
     seed: int = 0
     # Ejection chains: q takes p's place and p leaves, directly or into the place of up to
     # `chain_depth - 1` further jobs, the last of which leaves for an agent directly.
