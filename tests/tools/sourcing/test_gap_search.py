@@ -267,3 +267,11 @@ def test_forbidden_pairs_and_aspiration_on_a_long_run(seed: int) -> None:
     assert bool(np.all(allowed[best, np.arange(60)]))
     assert plan_cost(cost, best) <= plan_cost(cost, start)
     assert stats.iterations == 3000
+
+
+def test_tabu_tenure_is_shorter_on_more_jobs_and_can_be_set() -> None:
+    assert GapSearchSettings().tenure_range(100) == (2, 6)
+    assert GapSearchSettings().tenure_range(200) == (1, 4)
+    assert GapSearchSettings(tenure_min=3, tenure_max=9).tenure_range(200) == (3, 9)
+    assert GapSearchSettings(tenure_min=0, tenure_max=0).tenure_range(50) == (1, 1)
+    assert GapSearchSettings(tenure_max=1).tenure_range(50) == (2, 2)  # never below the shortest
