@@ -129,10 +129,7 @@ _ID_OF = {
 
 
 def _exists(conn: Connection, table: Any, ident: str) -> bool:
-    stmt = _ID_OF.get(table.name)
-    if stmt is None:
-        stmt = DriverStatement(select(table.c.id).where(table.c.id == bindparam("k")))
-    return stmt.execute(conn, {"k": ident}).first() is not None
+    return _ID_OF[table.name].execute(conn, {"k": ident}).first() is not None
 
 
 # ---------------------------------------------------------------- orders

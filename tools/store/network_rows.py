@@ -10,7 +10,6 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
 from sqlalchemy import Column, Connection, Row, Select, Text, bindparam, cast, select
-from sqlalchemy.sql.elements import BindParameter
 
 from tools.network import (
     Carrier,
@@ -53,12 +52,12 @@ DRIVER_IN_MAX = 8
 class _InList:
     """`SELECT <table> WHERE <column> IN (:v0, ..., :vn)`, one `DriverStatement` per length."""
 
-    def __init__(self, stmt: Select[Any], column: Column[Any], expanding: Select[Any]) -> None:
+    def __init__(self, stmt: Select[Any], column: Column[Any]) -> None:
         self._by_length = {
             n: DriverStatement(stmt.where(column.in_([bindparam(f"v{i}") for i in range(n)])))
             for n in range(1, DRIVER_IN_MAX + 1)
         }
-        self._expanding = expanding
+        self._expanding = stmt.where(column.in_(bindparam("v", expanding=True)))
 
     def rows(self, conn: Connection, values: Collection[str]) -> list[Any]:
         stmt = self._by_length.get(len(values))
@@ -67,16 +66,9 @@ class _InList:
         return stmt.execute(conn, {f"v{i}": v for i, v in enumerate(values)}).rows
 
 
-_IN: BindParameter[str] = bindparam("v", expanding=True)
-_INVENTORY_IN = _InList(
-    select(INVENTORY), INVENTORY.c.sku, select(INVENTORY).where(INVENTORY.c.sku.in_(_IN))
-)
-_ORDERS_IN = _InList(select(ORDERS), ORDERS.c.id, select(ORDERS).where(ORDERS.c.id.in_(_IN)))
-_LINES_IN = _InList(
-    select(ORDER_LINES),
-    ORDER_LINES.c.order_id,
-    select(ORDER_LINES).where(ORDER_LINES.c.order_id.in_(_IN)),
-)
+_INVENTORY_IN = _InList(select(INVENTORY), INVENTORY.c.sku)
+_ORDERS_IN = _InList(select(ORDERS), ORDERS.c.id)
+_LINES_IN = _InList(select(ORDER_LINES), ORDER_LINES.c.order_id)
 AS_OF_KEY = "as_of"
 LOADED_AT_KEY = "loaded_at"
 
