@@ -96,9 +96,17 @@ def _fmt(value: object, digits: int = 0) -> str:
     return str(value)
 
 
+def _bound(row: dict[str, object]) -> str:
+    """Our own lower bound, marked L when the Lagrangian relaxation gave it (JSON:
+    `lower_bound_source`)."""
+    mark = " L" if row.get("lower_bound_source") == "lagrangian" else ""
+    return _fmt(row.get("lower_bound")) + mark
+
+
 def _table(rows: list[dict[str, object]], with_highs: bool) -> Table:
     table = Table(title="GAP (minimisation)")
-    for name in ("instance", "best known", "objective", "gap %", "seconds", "method"):
+    columns = ("instance", "known", "ours", "gap %", "bound", "sec", "method")
+    for name in columns:
         table.add_column(name, justify="left" if name in ("instance", "method") else "right")
     if with_highs:
         table.add_column("plain HiGHS", justify="right")
@@ -108,6 +116,7 @@ def _table(rows: list[dict[str, object]], with_highs: bool) -> Table:
             _fmt(row.get("best_known")),
             _fmt(row.get("objective")),
             _fmt(row.get("gap_to_best_known_pct"), 3),
+            _bound(row),
             _fmt(row.get("seconds"), 2),
             str(row.get("method")),
         ]

@@ -103,6 +103,7 @@ def test_cli_table_and_errors(tmp_path: Path) -> None:
         app, ["eval", "gap", str(DATA / "c0515_2.txt"), "--time-limit", "5", "--compare-highs"]
     )
     assert table.exit_code == 0 and "c0515_2" in table.stdout and "plain HiGHS" in table.stdout
+    assert "bound" in table.stdout
     bad = tmp_path / "bad.txt"
     bad.write_text("2 3 1 2", encoding="utf-8")
     failed = runner.invoke(app, ["eval", "gap", str(bad)])
