@@ -11,6 +11,7 @@ to the deterministic choice.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import timedelta
 
 from langgraph.runtime import Runtime
@@ -23,8 +24,9 @@ from agents.state import ResolverState
 from guardrails.evaluator import GuardContext, denied, evaluate, needs_approval
 from tools.decisions import Candidate, DecidedBy, LlmUsage, Outcome
 from tools.sourcing.batch import plan_batch
-from tools.sourcing.candidates import generate_candidates
+from tools.sourcing.candidates import pending_candidates
 from tools.sourcing.limits import SourcingLimits
+from tools.sourcing.pending import PendingCandidate
 from tools.view import NetworkView
 
 # How many guardrail-passing candidates the LLM may choose among.
@@ -54,7 +56,8 @@ def guard_context(
     )
 
 
-def build_candidates(ctx: ResolverContext, state: ResolverState) -> list[Candidate]:
+def build_candidates(ctx: ResolverContext, state: ResolverState) -> list[PendingCandidate]:
+    """The candidates to judge, each built only if `judge` reaches it."""
     perception = perception_for(ctx, state)
     situation = perception.situation
     avoid = frozenset(state.get("avoid_services") or ())
@@ -67,31 +70,34 @@ def build_candidates(ctx: ResolverContext, state: ResolverState) -> list[Candida
     priorities = ctx.policy.priorities
     limits = limits_of(ctx)
     if len(orders) == 1 and not event.is_scoped:
-        return generate_candidates(perception.view, situation, orders[0], priorities, limits)
+        return pending_candidates(perception.view, situation, orders[0], priorities, limits)
     plan = plan_batch(
         perception.view, situation, priorities, limits, time_limit_s=BATCH_TIME_LIMIT_S
     )
-    return [plan.to_candidate()]
+    return [PendingCandidate.of(plan.to_candidate())]
 
 
 def judge(
-    candidates: list[Candidate], guard: GuardContext
+    candidates: Sequence[Candidate | PendingCandidate], guard: GuardContext
 ) -> tuple[list[Candidate], list[Candidate]]:
     """Guardrail verdicts for the best candidates, cheapest first: (judged, allowed).
 
     Stops once it holds `KEEP_CANDIDATES` allowed plans and nothing further down could still
     be chosen (an autonomous plan is found, or the rest cost more than the autonomy
-    preference allows), so a decision never pays for judging plans nobody would pick."""
+    preference allows), so a decision never pays for judging plans nobody would pick.
+    A `PendingCandidate` is built only when it is judged."""
     judged: list[Candidate] = []
     allowed: list[Candidate] = []
     autonomous = False
-    for candidate in sorted(candidates, key=lambda c: (c.score.total, c.id)):
+    pending = [c if isinstance(c, PendingCandidate) else PendingCandidate.of(c) for c in candidates]
+    for next_one in sorted(pending, key=lambda c: (c.total, c.id)):
         if len(judged) >= MAX_JUDGED:
             break
         if len(allowed) >= KEEP_CANDIDATES and (
-            autonomous or candidate.score.total > allowed[0].score.total + AUTONOMY_PREFERENCE
+            autonomous or next_one.total > allowed[0].score.total + AUTONOMY_PREFERENCE
         ):
             break
+        candidate = next_one.make()
         verdicts = evaluate(candidate, guard)
         judged_one = candidate.model_copy(update={"verdicts": verdicts})
         judged.append(judged_one)

@@ -35,6 +35,7 @@ from tools.priorities import BusinessPriorities
 from tools.promise import on_time_probability
 from tools.sourcing.limits import SourcingLimits
 from tools.sourcing.options import Lines, OrderContext, leg_of, release_for
+from tools.sourcing.pending import PendingCandidate
 from tools.sourcing.prevalidated import build
 from tools.sourcing.score import (
     Leg,
@@ -1081,6 +1082,25 @@ def generate_candidates(
     """Every feasible, allowed resolution of one order, best (lowest expected cost) first.
 
     Raises `UnknownOrderError` (a KeyError) for an order that is not in the view."""
+    return [
+        p.make()
+        for p in pending_candidates(
+            view, situation, order_id, priorities, limits, max_candidates=max_candidates
+        )
+    ]
+
+
+def pending_candidates(
+    view: NetworkView,
+    situation: Situation,
+    order_id: str,
+    priorities: BusinessPriorities,
+    limits: SourcingLimits,
+    *,
+    max_candidates: int = 24,
+) -> list[PendingCandidate]:
+    """`generate_candidates`, each candidate built only when its `make()` is called (its id
+    and score total are known at once): for a caller that reads only some of them."""
     order = view.orders.get(order_id)
     if order is None:
         raise UnknownOrderError(order_id)
@@ -1096,22 +1116,28 @@ def generate_candidates(
     drafts.sort(key=_Draft.key)
     chosen = _diverse(drafts, max_candidates)
     return [
-        build(
-            Candidate,
-            id=f"{order_id}:c{i}",
-            kind=d.kind,
-            summary=d.summary,
-            actions=d.actions(),
-            orders=[order_id],
-            score=d.breakdown(),
-            cost_delta=d.cost_delta,
-            eta=d.eta,
-            on_time_probability=d.on_time_probability,
-            units_by_node=d.units_by_node,
-            capacity_by_node=d.capacity_by_node,
+        PendingCandidate(
+            f"{order_id}:c{i}", d.total, partial(_candidate, f"{order_id}:c{i}", order_id, d)
         )
         for i, d in enumerate(chosen, start=1)
     ]
+
+
+def _candidate(candidate_id: str, order_id: str, d: _Draft) -> Candidate:
+    return build(
+        Candidate,
+        id=candidate_id,
+        kind=d.kind,
+        summary=d.summary,
+        actions=d.actions(),
+        orders=[order_id],
+        score=d.breakdown(),
+        cost_delta=d.cost_delta,
+        eta=d.eta,
+        on_time_probability=d.on_time_probability,
+        units_by_node=d.units_by_node,
+        capacity_by_node=d.capacity_by_node,
+    )
 
 
 def _diverse(drafts: list[_Draft], limit: int) -> list[_Draft]:
