@@ -358,12 +358,15 @@ class _Generator:
 
     def reallocations(self) -> None:
         """Each node's shortlist, nodes ranked by their best draft's key. Only the drafts
-        kept are built: every shortlisted one of the best `NODES_KEPT` nodes, the best one
-        of the others (they still count as shipping options for re-promises). A node's rank
-        key is its best draft's `_Draft.key`, worked out from the quote without drafting."""
+        kept are built: every shortlisted one of the best `NODES_KEPT` nodes, and of the
+        others the best one when it arrives after the promise (it may still be re-promised;
+        an on-time one is read by nothing else: splits and transfers read only the least
+        total of `shipping`, which is the best node's). A node's rank key is its best
+        draft's `_Draft.key`, worked out from the quote without drafting (the summary, the
+        last sort key, only for nodes whose best totals tie)."""
         ctx = self.ctx
         kind = "reallocate"
-        per_node: list[tuple[tuple[float, int, str], list[tuple[float, Quote]]]] = []
+        per_node: list[list[tuple[float, Quote]]] = []
         own_node = ctx.current_node if ctx.keeps_own_stock() else None
         for node_id in ctx.new_work_nodes():
             if node_id == own_node:
@@ -372,15 +375,18 @@ class _Generator:
                 continue
             kept = self._shortlist(kind, ctx.quotes(node_id, ctx.lines))
             if kept:
-                total, best = kept[0]
-                per_node.append(((total, KIND_ORDER[kind], self._summary(kind, best)), kept))
-        per_node.sort(key=lambda ranked: ranked[0])
-        for _, kept in per_node[:NODES_KEPT]:
+                per_node.append(kept)
+        best_totals = [kept[0][0] for kept in per_node]
+        best_quotes = [kept[0][1] for kept in per_node]
+        ranked = [per_node[i] for i in self._ranked(kind, best_quotes, best_totals)]
+        for kept in ranked[:NODES_KEPT]:
             options = self._shortlisted(kind, kept)
             self.drafts.extend(options)
             self.shipping.extend(options)
-        for _, kept in per_node[NODES_KEPT:]:
-            self.shipping.extend(self._shortlisted(kind, kept[:1]))
+        promised = self.order.promised_by
+        for kept in ranked[NODES_KEPT:]:
+            if kept[0][1].eta > promised:
+                self.shipping.extend(self._shortlisted(kind, kept[:1]))
 
     def splits(self) -> None:
         best_single = min((d.total for d in self.shipping), default=math.inf)
