@@ -927,43 +927,60 @@ def _pareto(drafts: list[_Draft]) -> list[_Draft]:
     return kept
 
 
-def _greedy_cover(
-    ctx: OrderContext, first: str, nodes: list[str], limit: int
-) -> list[tuple[str, Lines]] | None:
-    """Cover the order's lines from `first`, then from the nodes covering most of what is left
-    (ties: snapshot order), using at most `limit` nodes. None if it cannot."""
-    remaining = dict(ctx.lines)
-    plan: list[tuple[str, Lines]] = []
-    used: set[str] = set()
-    candidates = [first] + [n for n in nodes if n != first]
-    available = ctx.available
-    while remaining and len(plan) < limit:
-        pick = None
-        best_units = 0
-        for n in candidates:
-            if n in used:
-                continue
-            units = 0
-            for s, q in remaining.items():
-                a = available(n, s)
-                units += a if a < q else q
-            if units > best_units:
-                pick, best_units = n, units
-            if n == first and not plan and units > 0:
-                pick, best_units = n, units
-                break
-        if pick is None:
-            return None
-        take = tuple(
-            (s, min(available(pick, s), q)) for s, q in remaining.items() if available(pick, s) > 0
-        )
-        plan.append((pick, take))
-        used.add(pick)
-        for s, q in take:
-            remaining[s] -= q
-            if remaining[s] <= 0:
-                del remaining[s]
-    return plan if not remaining else None
+class _Covers:
+    """Greedy covers of one order's lines by the nodes holding some of its stock, sharing
+    the work between starting nodes: each node's available units of each line are read
+    once, and the nodes' ranking for what is left to cover (most units first, ties in
+    snapshot order) is worked out once per distinct remainder."""
+
+    def __init__(self, ctx: OrderContext, nodes: list[str]) -> None:
+        self.lines = ctx.lines
+        self.nodes = nodes
+        skus = [s for s, _ in ctx.lines]
+        self.stock = {n: {s: ctx.available(n, s) for s in skus} for n in nodes}
+        self._rankings: dict[tuple[tuple[str, int], ...], list[str]] = {}
+
+    def _units(self, node: str, remaining: dict[str, int]) -> int:
+        stock = self.stock[node]
+        units = 0
+        for s, q in remaining.items():
+            a = stock[s]
+            units += a if a < q else q
+        return units
+
+    def _ranking(self, remaining: dict[str, int]) -> list[str]:
+        """The nodes covering some of `remaining`, most units first (ties: snapshot order)."""
+        key = tuple(remaining.items())
+        ranking = self._rankings.get(key)
+        if ranking is None:
+            scored = [(self._units(n, remaining), i, n) for i, n in enumerate(self.nodes)]
+            scored.sort(key=lambda entry: (-entry[0], entry[1]))
+            ranking = self._rankings[key] = [n for units, _, n in scored if units > 0]
+        return ranking
+
+    def cover(self, first: str, limit: int) -> list[tuple[str, Lines]] | None:
+        """Cover the order's lines from `first`, then from the nodes covering most of what is
+        left (ties: snapshot order), using at most `limit` nodes. None if it cannot."""
+        remaining = dict(self.lines)
+        plan: list[tuple[str, Lines]] = []
+        used: set[str] = set()
+        while remaining and len(plan) < limit:
+            pick: str | None = None
+            if not plan and self._units(first, remaining) > 0:
+                pick = first
+            else:
+                pick = next((n for n in self._ranking(remaining) if n not in used), None)
+            if pick is None:
+                return None
+            stock = self.stock[pick]
+            take = tuple((s, min(stock[s], q)) for s, q in remaining.items() if stock[s] > 0)
+            plan.append((pick, take))
+            used.add(pick)
+            for s, q in take:
+                remaining[s] -= q
+                if remaining[s] <= 0:
+                    del remaining[s]
+        return plan if not remaining else None
 
 
 def split_plans(ctx: OrderContext, below: float = math.inf) -> list[tuple[Leg, ...]]:
@@ -978,9 +995,10 @@ def split_plans(ctx: OrderContext, below: float = math.inf) -> list[tuple[Leg, .
     if limit < 2 or (len(ctx.lines) < 2 and ctx.units < 2):
         return []
     nodes = [n for n in ctx.new_work_nodes() if any(ctx.available(n, s) > 0 for s, _ in ctx.lines)]
+    covers = _Covers(ctx, nodes)
     found: dict[tuple[tuple[str, Lines], ...], tuple[Leg, ...]] = {}
     for first in nodes:
-        plan = _greedy_cover(ctx, first, nodes, limit)
+        plan = covers.cover(first, limit)
         if plan is None or len(plan) < 2:
             continue
         key = tuple(sorted(plan))
