@@ -5,6 +5,7 @@ The names other packages use, importable from here:
 - `apply_event`, `Situation` (situation.py): an event's facts applied to a view;
 - `SourcingLimits` (limits.py): what the policy forbids sourcing to propose;
 - `generate_candidates` (candidates.py): every resolution of one order, best first;
+  `pending_candidates` the same, each built only when asked for (pending.py);
 - `score`, `ScoreInput`, `Leg` (score.py): the expected-cost breakdown;
 - `plan_batch`, `BatchPlan` (batch.py): re-sourcing a network-wide event at once;
 - `greedy_candidate`, `greedy_batch` (greedy.py): the "static rules" baseline;
