@@ -57,6 +57,8 @@ NEEDS_NODE = frozenset({ActionType.REALLOCATE, ActionType.SPLIT})
 RESTATING_TYPES = frozenset({ActionType.BOOK_CARRIER, ActionType.REPROMISE})
 # Actions that move a promise.
 PROMISE_TYPES = frozenset({ActionType.REPROMISE, ActionType.BACKORDER})
+# Actions that ship an order themselves: another action of the plan for it only restates.
+_SHIPS_ITSELF = SHIPPING_TYPES - RESTATING_TYPES - {ActionType.HOLD}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +126,7 @@ class _Builder:
         self.shipped_by_others: set[str] = {
             order
             for action in plan.actions
-            if action.type in SHIPPING_TYPES - RESTATING_TYPES - {ActionType.HOLD}
+            if action.type in _SHIPS_ITSELF
             or (action.type is ActionType.TRANSFER_INVENTORY and action.carrier_service)
             for order in action.touched_orders()
         }
