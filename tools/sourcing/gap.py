@@ -35,17 +35,17 @@ SOLVERS = ("execlayer", "highs-mip")
 # gets 80 % of what is left with fewer than 12 agents, GAP_SEARCH_SHARE_MANY_AGENTS with more;
 # then (12+ agents) the large-neighbourhood search, and the MIP again from the best plan,
 # share the rest.
+MIP_FIRST_SHARE_FEW_AGENTS = 0.5
+MIP_FIRST_SHARE_MANY_AGENTS = 0.1
+MANY_AGENTS = 12
+GAP_SEARCH_SHARE = 0.8
+GAP_SEARCH_SHARE_MANY_AGENTS = 0.95
 # The Lagrangian bound (`tools.sourcing.gap_lagrange`) runs after the search on this share of
 # the budget, at most LAGRANGE_MAX_S; it stops sooner once converged (0.03-0.45 s on the
 # 100-job and type A-C instances; 0.5 s gets the 200-job type D ones within 2 units of the
 # bound a full second gives).
 LAGRANGE_SHARE = 0.05
 LAGRANGE_MAX_S = 1.0
-MIP_FIRST_SHARE_FEW_AGENTS = 0.5
-MIP_FIRST_SHARE_MANY_AGENTS = 0.1
-MANY_AGENTS = 12
-GAP_SEARCH_SHARE = 0.8
-GAP_SEARCH_SHARE_MANY_AGENTS = 0.95
 
 
 class GapFormatError(ValueError):

@@ -105,8 +105,7 @@ def _bound(row: dict[str, object]) -> str:
 
 def _table(rows: list[dict[str, object]], with_highs: bool) -> Table:
     table = Table(title="GAP (minimisation)")
-    columns = ("instance", "known", "ours", "gap %", "bound", "sec", "method")
-    for name in columns:
+    for name in ("instance", "known", "ours", "gap %", "bound", "sec", "method"):
         table.add_column(name, justify="left" if name in ("instance", "method") else "right")
     if with_highs:
         table.add_column("plain HiGHS", justify="right")
